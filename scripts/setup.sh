@@ -6,9 +6,9 @@ set -euo pipefail
 
 packages=(
   build-essential pkg-config
-  libopenblas-dev zlib1g-dev libcsv-dev libpng-dev libjpeg-dev
+  libopenblas-openmp-dev zlib1g-dev libcsv-dev libpng-dev libjpeg-dev
   libcurl4-openssl-dev libcjson-dev libhdf5-dev libxml2-dev libedit-dev
-  libcriterion-dev
+  libcriterion-dev libgd-dev
   gnuplot-nox opencv-data tmux
 )
 # Optional extras (Python reference scripts and benchmarks); never needed by tests.
