@@ -312,6 +312,14 @@ nn_status fer_train_run(const fer_train_opts *o, const fer_train_callbacks *cb, 
         goto done;
     }
 
+    for (int i = 0; i < r.ds.n; i++)
+        if (r.ds.labels[i] >= arch.layers[arch.n_layers - 1].units) {
+            st = nn_fail(err, NN_ERR_FORMAT, "%s:%u: label %d, but the network has %d classes",
+                         o->data_path, r.ds.lines[i], r.ds.labels[i],
+                         arch.layers[arch.n_layers - 1].units);
+            goto done;
+        }
+
     fer_train_state ts = {.seed = o->seed};
     snprintf(ts.recipe, sizeof ts.recipe, "%s", recipe);
     nn_model *m;
