@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "nn/adam.h"
@@ -45,7 +46,7 @@ int main(int argc, char **argv)
     nn_rng rng;
     nn_rng_seed(&rng, 1);
     nn_model_init_glorot(m, &rng);
-    nn_graph_set_threads(m->graph, threads);
+    if (nn_graph_set_threads(m->graph, threads, NULL)) abort();
     nn_graph_set_rng(m->graph, &rng);
     nn_adam adam;
     if (nn_adam_init(&adam, nn_model_param_count(m), &err)) goto fail;
@@ -73,7 +74,11 @@ int main(int argc, char **argv)
         }
     }
     double total = fwd + bwd + opt;
+    double fwd_flops, train_flops;
+    nn_model_flops(m, &fwd_flops, &train_flops);
     printf("threads %d\n", threads);
+    printf("train_gflop_per_image %.4f\n", train_flops * 1e-9);
+    printf("train_gflops_achieved %.1f\n", train_flops * 1e-9 * steps * batch / total);
     printf("train_images_per_s %.1f\n", steps * batch / total);
     printf("train_ms_forward %.1f\ntrain_ms_backward %.1f\ntrain_ms_adam %.1f\n",
            1e3 * fwd / steps, 1e3 * bwd / steps, 1e3 * opt / steps);
@@ -81,7 +86,7 @@ int main(int argc, char **argv)
     /* Inference: batch 1 latency, then batched throughput. */
     nn_model *im = nn_model_create(&arch, batch, NN_NO_GRADS, &err);
     if (!im) goto fail;
-    nn_graph_set_threads(im->graph, threads);
+    if (nn_graph_set_threads(im->graph, threads, NULL)) abort();
     float *probs = malloc((size_t)batch * 7 * sizeof *probs);
     if (!probs) return 1;
     nn_model_predict(im, x, 1, probs, &err);
@@ -96,6 +101,9 @@ int main(int argc, char **argv)
         if (nn_model_predict(im, x, batch, probs, &err)) goto fail;
     t1 = now();
     printf("infer_images_per_s_batched %.1f\n", reps * batch / (t1 - t0));
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("peak_rss_mib %.1f\n", ru.ru_maxrss / 1024.0);
     free(probs);
     free(labels);
     nn_adam_free(&adam);

@@ -89,7 +89,10 @@ int main(int argc, char **argv)
 
     fer_model_file mf;
     if (fer_model_load(model_path, 256, NN_NO_GRADS, &mf, &err)) return fail(err.msg);
-    nn_graph_set_threads(mf.net->graph, threads);
+    if (nn_graph_set_threads(mf.net->graph, threads, &err)) {
+        fer_model_file_free(&mf);
+        return fail(err.msg);
+    }
 
     fer_dataset ds;
     fer_load_opts lo = {.skip_bad_rows = skip_bad};

@@ -59,7 +59,8 @@ static void free_activations(nn_graph *g)
     free(g->workspace);
     free(g->ones);
     g->workspace = g->ones = NULL;
-    g->workspace_floats = g->ones_len = 0;
+    g->workspace_floats = g->ones_len = g->workspace_per_thread = 0;
+    g->workspace_threads = 0;
     g->max_batch = g->batch = 0;
 }
 
@@ -239,8 +240,12 @@ nn_status nn_graph_alloc(nn_graph *g, int max_batch, nn_grad_mode grads, nn_erro
         }
         if (nn_rows(n) > ones) ones = nn_rows(n);
     }
-    if (workspace && !(g->workspace = malloc(workspace * sizeof(float)))) goto nomem;
-    g->workspace_floats = workspace;
+    g->workspace_per_thread = workspace;
+    if (workspace) {
+        if (!(g->workspace = malloc(workspace * g->threads * sizeof(float)))) goto nomem;
+        g->workspace_floats = workspace * g->threads;
+        g->workspace_threads = g->threads;
+    }
     if (!(g->ones = malloc(ones * sizeof(float)))) goto nomem;
     for (size_t i = 0; i < ones; i++) g->ones[i] = 1.0f;
     g->ones_len = ones;
@@ -269,10 +274,20 @@ nn_rng nn_graph_rng(const nn_graph *g) { return g->rng; }
 void nn_graph_freeze_masks(nn_graph *g, int frozen) { g->masks_frozen = frozen != 0; }
 void nn_graph_set_labels(nn_graph *g, const int32_t *labels) { g->labels = labels; }
 
-void nn_graph_set_threads(nn_graph *g, int threads)
+nn_status nn_graph_set_threads(nn_graph *g, int threads, nn_error *err)
 {
-    g->threads = threads < 1 ? 1 : threads;
-    nn_blas_set_threads(g->threads);
+    if (!g || threads < 1) return nn_fail(err, NN_ERR_ARG, "set_threads: need a graph and threads >= 1");
+    if (g->workspace_per_thread && threads > g->workspace_threads) {
+        float *w = realloc(g->workspace, g->workspace_per_thread * threads * sizeof(float));
+        if (!w)
+            return nn_fail(err, NN_ERR_NOMEM, "out of memory for the workspace of %d threads", threads);
+        g->workspace = w;
+        g->workspace_threads = threads;
+        g->workspace_floats = g->workspace_per_thread * threads;
+    }
+    g->threads = threads;
+    nn_blas_set_threads(threads);
+    return NN_OK;
 }
 
 void nn_graph_forward(nn_graph *g)

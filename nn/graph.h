@@ -137,8 +137,8 @@ nn_rng nn_graph_rng(const nn_graph *g);
 /* Gradient checks: reuse the last dropout masks instead of drawing new ones. */
 void nn_graph_freeze_masks(nn_graph *g, int frozen);
 /* Threads for OpenMP loops and BLAS (>= 1). Results are bit-identical for a
- * given thread count. */
-void nn_graph_set_threads(nn_graph *g, int threads);
+ * given thread count. May grow the per-thread workspace (NN_ERR_NOMEM). */
+nn_status nn_graph_set_threads(nn_graph *g, int threads, nn_error *err);
 /* Integer class labels (batch of them) read by softmax_xent; not copied. */
 void nn_graph_set_labels(nn_graph *g, const int32_t *labels);
 

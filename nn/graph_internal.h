@@ -28,9 +28,12 @@ struct nn_graph {
     nn_rng rng;
     const int32_t *labels;
 
-    /* shared scratch for im2col and reductions, sized by nn_graph_alloc */
+    /* scratch for im2col and partial sums: workspace_threads equal slices,
+     * one per OpenMP thread, sized by nn_graph_alloc / nn_graph_set_threads */
     float *workspace;
     size_t workspace_floats;
+    size_t workspace_per_thread;
+    int workspace_threads;
     float *ones; /* a vector of ones for bias gradients via GEMV */
     size_t ones_len;
 };
@@ -39,7 +42,7 @@ typedef struct {
     const char *name;
     /* Bytes of per-node scratch at batch size `batch` (may be NULL: none). */
     size_t (*scratch_bytes)(const nn_node *n, int batch);
-    /* Floats of shared workspace needed at batch size `batch` (may be NULL). */
+    /* Floats of workspace each thread needs at batch size `batch` (may be NULL). */
     size_t (*workspace_floats)(const nn_node *n, int batch);
     void (*forward)(nn_graph *g, nn_node *n);
     /* Called only when n->grad_written; writes gradients of inputs that

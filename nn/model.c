@@ -306,6 +306,24 @@ void nn_model_layer_shape(const nn_model *m, int i, char *buf, size_t size)
     else snprintf(buf, size, "%d", n->shape[1]);
 }
 
+void nn_model_flops(const nn_model *m, double *forward, double *training)
+{
+    double fwd = 0, bwd = 0;
+    int first = 1;
+    for (int i = 0; i < m->arch.n_layers; i++) {
+        const nn_node *k = m->layer_kernel[i], *out = m->layer_out[i];
+        if (!k || !out) continue;
+        double per_pixel = (double)k->size; /* K*F for conv, N*M for dense */
+        double pixels = out->ndim == 4 ? (double)out->shape[1] * out->shape[2] : 1.0;
+        double f = 2.0 * per_pixel * pixels;
+        fwd += f;
+        bwd += first ? f : 2.0 * f; /* weight gradient, plus input gradient after the first layer */
+        first = 0;
+    }
+    if (forward) *forward = fwd;
+    if (training) *training = fwd + bwd;
+}
+
 static void format_thousands(size_t v, char *buf, size_t size)
 {
     char raw[32];

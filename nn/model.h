@@ -92,6 +92,10 @@ size_t nn_model_param_count(const nn_model *m);
 size_t nn_model_layer_params(const nn_model *m, int i);
 /* Writes "46x46x64"-style output shape of layer i (per example). */
 void nn_model_layer_shape(const nn_model *m, int i, char *buf, size_t size);
+/* Multiply-add FLOPs (2 per MAC) per example of the convolutions and dense
+ * layers: one forward pass, and one training step (forward + backward, where
+ * the first layer needs no input gradient). Elementwise work is not counted. */
+void nn_model_flops(const nn_model *m, double *forward, double *training);
 /* A Keras-like table: layer, type, output shape, parameters; then the total. */
 void nn_model_summary(const nn_model *m, FILE *out);
 

@@ -5,81 +5,87 @@
  *   valid: OH = H-KH+1;  same: OH = H, padding (KH-1)/2 on top, rest at bottom
  *   (TensorFlow's rule, so even kernels match Keras).
  *
- * im2col turns a chunk of images into col (rows = chunk*OH*OW, K = KH*KW*C),
- * each row the receptive field of one output pixel in (ky, kx, c) order. That
- * order is w's row order, so y = col * w is one GEMM with w as stored, and the
- * same holds for the gradients:
- *   dw += col^T dy,   db += dy^T 1,   dcol = dy w^T -> col2im -> dx.
- * Images are processed in chunks so col stays a few MB, not B times that.
+ * The output is a matrix of R = B*OH*OW rows (one per output pixel) by F.
+ * im2col writes, for a block of rows, each row's receptive field in
+ * (ky, kx, c) order -- w's row order -- so the block of y is one GEMM:
+ *   y[rows] = col[rows] w + b
+ * and the gradients follow:
+ *   dw += col^T dy[rows],  db += dy[rows]^T 1,  dcol = dy[rows] w^T -> col2im -> dx.
+ *
+ * Parallelism is over row blocks, not inside BLAS: each thread fills its own
+ * col block, small enough to stay in its L2 cache, and calls a
+ * single-threaded GEMM on it (OpenBLAS runs single-threaded inside an OpenMP
+ * region). Backward does dw, db and dx in the same pass over a block, so col
+ * is built once and read from cache; each thread owns whole images (their dx
+ * never overlap) and its own dw/db partial sums, added up in thread order
+ * afterwards, so results are bit-identical for a given thread count.
  */
 #include <string.h>
+
+#include <omp.h>
 
 #include "nn/blas.h"
 #include "nn/graph_internal.h"
 
 typedef struct {
     int H, W, C, KH, KW, F, OH, OW, pad_top, pad_left;
+    int K;        /* KH*KW*C: columns of col */
+    size_t P;     /* OH*OW: output pixels per image */
+    int block;    /* rows of col per block */
 } conv_dims;
+
+/* ~1 MiB of col per block: fits a core's L2 next to the GEMM's packed panels. */
+#define COL_BLOCK_FLOATS (256 * 1024)
 
 static conv_dims dims_of(const nn_node *n)
 {
     const nn_node *x = n->inputs[0], *w = n->inputs[1];
     conv_dims d = {x->shape[1], x->shape[2], x->shape[3], w->shape[0], w->shape[1], w->shape[3],
-                   n->shape[1], n->shape[2], 0, 0};
+                   n->shape[1], n->shape[2], 0, 0, 0, 0, 0};
     if (n->padding == NN_PAD_SAME) {
         d.pad_top = (d.KH - 1) / 2;
         d.pad_left = (d.KW - 1) / 2;
     }
+    d.K = d.KH * d.KW * d.C;
+    d.P = (size_t)d.OH * d.OW;
+    int block = COL_BLOCK_FLOATS / d.K;
+    d.block = block < 16 ? 16 : block > 4096 ? 4096 : block;
     return d;
 }
 
-/* Floats of col per image, and images per chunk (col of a chunk <= ~4M floats). */
-static size_t col_per_image(const conv_dims *d)
-{
-    return (size_t)d->OH * d->OW * d->KH * d->KW * d->C;
-}
-
-static int chunk_images(const conv_dims *d, int batch)
-{
-    size_t per = col_per_image(d);
-    size_t chunk = per ? (size_t)(4u << 20) / per : 1;
-    if (chunk < 1) chunk = 1;
-    if (chunk > (size_t)batch) chunk = (size_t)batch;
-    return (int)chunk;
-}
-
+/* Per thread: a col block, dw and db partial sums. */
 static size_t conv_workspace(const nn_node *n, int batch)
 {
     conv_dims d = dims_of(n);
-    return col_per_image(&d) * (size_t)chunk_images(&d, batch);
+    return (size_t)d.block * d.K + (size_t)d.K * d.F + (size_t)d.F;
 }
 
-/* One image x (H,W,C) -> col (OH*OW, KH*KW*C); zeros where the field is outside. */
-static void im2col(const conv_dims *d, const float *x, float *col)
+/* Rows r0..r1 of the batch's col matrix (row r = image r/P, pixel r%P);
+ * zeros where the receptive field is outside the image. */
+static void im2col_rows(const conv_dims *d, const float *x, size_t r0, size_t r1, float *col)
 {
-    const size_t K = (size_t)d->KH * d->KW * d->C;
-    for (int oy = 0; oy < d->OH; oy++) {
-        for (int ox = 0; ox < d->OW; ox++) {
-            float *row = col + ((size_t)oy * d->OW + ox) * K;
-            for (int ky = 0; ky < d->KH; ky++) {
-                int iy = oy + ky - d->pad_top;
-                float *dst = row + (size_t)ky * d->KW * d->C;
-                if (iy < 0 || iy >= d->H) {
-                    memset(dst, 0, (size_t)d->KW * d->C * sizeof(float));
-                    continue;
-                }
-                int ix0 = ox - d->pad_left;
-                if (ix0 >= 0 && ix0 + d->KW <= d->W) { /* whole kernel row inside: one copy */
-                    memcpy(dst, x + ((size_t)iy * d->W + ix0) * d->C,
-                           (size_t)d->KW * d->C * sizeof(float));
-                    continue;
-                }
+    const size_t img = (size_t)d->H * d->W * d->C, krow = (size_t)d->KW * d->C;
+    for (size_t r = r0; r < r1; r++) {
+        const size_t b = r / d->P, p = r % d->P;
+        const int oy = (int)(p / d->OW), ox = (int)(p % d->OW);
+        const float *xb = x + b * img;
+        float *row = col + (r - r0) * d->K;
+        const int ix0 = ox - d->pad_left;
+        const int full_row = ix0 >= 0 && ix0 + d->KW <= d->W;
+        for (int ky = 0; ky < d->KH; ky++) {
+            const int iy = oy + ky - d->pad_top;
+            float *dst = row + ky * krow;
+            if (iy < 0 || iy >= d->H) {
+                memset(dst, 0, krow * sizeof(float));
+            } else if (full_row) { /* the whole kernel row is inside: one copy */
+                memcpy(dst, xb + ((size_t)iy * d->W + ix0) * d->C, krow * sizeof(float));
+            } else {
                 for (int kx = 0; kx < d->KW; kx++) {
-                    int ix = ix0 + kx;
+                    const int ix = ix0 + kx;
                     if (ix < 0 || ix >= d->W)
                         memset(dst + (size_t)kx * d->C, 0, (size_t)d->C * sizeof(float));
                     else
-                        memcpy(dst + (size_t)kx * d->C, x + ((size_t)iy * d->W + ix) * d->C,
+                        memcpy(dst + (size_t)kx * d->C, xb + ((size_t)iy * d->W + ix) * d->C,
                                (size_t)d->C * sizeof(float));
                 }
             }
@@ -87,96 +93,116 @@ static void im2col(const conv_dims *d, const float *x, float *col)
     }
 }
 
-/* Adds col (OH*OW, KH*KW*C) back into dx (H,W,C): the adjoint of im2col. */
-static void col2im_add(const conv_dims *d, const float *col, float *dx)
+/* Adds col rows r0..r1 back into dx: the adjoint of im2col_rows. */
+static void col2im_rows_add(const conv_dims *d, const float *col, size_t r0, size_t r1, float *dx)
 {
-    const size_t K = (size_t)d->KH * d->KW * d->C;
-    for (int oy = 0; oy < d->OH; oy++) {
-        for (int ox = 0; ox < d->OW; ox++) {
-            const float *row = col + ((size_t)oy * d->OW + ox) * K;
-            for (int ky = 0; ky < d->KH; ky++) {
-                int iy = oy + ky - d->pad_top;
-                if (iy < 0 || iy >= d->H) continue;
-                for (int kx = 0; kx < d->KW; kx++) {
-                    int ix = ox + kx - d->pad_left;
-                    if (ix < 0 || ix >= d->W) continue;
-                    const float *src = row + ((size_t)ky * d->KW + kx) * d->C;
-                    float *dst = dx + ((size_t)iy * d->W + ix) * d->C;
-                    for (int c = 0; c < d->C; c++) dst[c] += src[c];
-                }
+    const size_t img = (size_t)d->H * d->W * d->C;
+    for (size_t r = r0; r < r1; r++) {
+        const size_t b = r / d->P, p = r % d->P;
+        const int oy = (int)(p / d->OW), ox = (int)(p % d->OW);
+        float *db = dx + b * img;
+        const float *row = col + (r - r0) * d->K;
+        for (int ky = 0; ky < d->KH; ky++) {
+            const int iy = oy + ky - d->pad_top;
+            if (iy < 0 || iy >= d->H) continue;
+            for (int kx = 0; kx < d->KW; kx++) {
+                const int ix = ox + kx - d->pad_left;
+                if (ix < 0 || ix >= d->W) continue;
+                const float *src = row + ((size_t)ky * d->KW + kx) * d->C;
+                float *dst = db + ((size_t)iy * d->W + ix) * d->C;
+                for (int c = 0; c < d->C; c++) dst[c] += src[c];
             }
         }
     }
 }
 
+static size_t thread_stride(const nn_graph *g)
+{
+    return g->workspace_per_thread;
+}
+
 static void conv_forward(nn_graph *g, nn_node *n)
 {
     const conv_dims d = dims_of(n);
-    const int B = g->batch, chunk = chunk_images(&d, B);
-    const int K = d.KH * d.KW * d.C;
-    const size_t in_img = (size_t)d.H * d.W * d.C, out_pix = (size_t)d.OH * d.OW;
+    const size_t R = (size_t)g->batch * d.P;
+    const long blocks = (long)((R + d.block - 1) / d.block);
     const float *x = n->inputs[0]->value, *w = n->inputs[1]->value, *b = n->inputs[2]->value;
-    float *y = n->value, *col = g->workspace;
+    float *y = n->value;
+    const int relu = n->activation == NN_ACT_RELU;
+    const size_t stride = thread_stride(g);
 
-    for (int b0 = 0; b0 < B; b0 += chunk) {
-        int nb = B - b0 < chunk ? B - b0 : chunk;
-#pragma omp parallel for num_threads(g->threads) schedule(static)
-        for (int i = 0; i < nb; i++)
-            im2col(&d, x + (size_t)(b0 + i) * in_img, col + (size_t)i * out_pix * K);
-        float *yc = y + (size_t)b0 * out_pix * d.F;
-        const size_t rows = (size_t)nb * out_pix;
-        for (size_t r = 0; r < rows; r++) memcpy(yc + r * d.F, b, (size_t)d.F * sizeof(float));
-        nn_gemm(0, 0, (int)rows, d.F, K, 1.0f, col, K, w, d.F, 1.0f, yc, d.F);
-    }
-    if (n->activation == NN_ACT_RELU) {
-        const size_t size = n->size;
-#pragma omp parallel for num_threads(g->threads) schedule(static)
-        for (size_t i = 0; i < size; i++)
-            if (y[i] < 0.0f) y[i] = 0.0f;
+#pragma omp parallel num_threads(g->threads)
+    {
+        float *col = g->workspace + stride * (size_t)omp_get_thread_num();
+#pragma omp for schedule(static)
+        for (long k = 0; k < blocks; k++) {
+            const size_t r0 = (size_t)k * d.block, r1 = r0 + d.block < R ? r0 + d.block : R;
+            const int rows = (int)(r1 - r0);
+            im2col_rows(&d, x, r0, r1, col);
+            float *yb = y + r0 * d.F;
+            for (int r = 0; r < rows; r++) memcpy(yb + (size_t)r * d.F, b, (size_t)d.F * sizeof(float));
+            nn_gemm(0, 0, rows, d.F, d.K, 1.0f, col, d.K, w, d.F, 1.0f, yb, d.F);
+            if (relu)
+                for (size_t i = 0; i < (size_t)rows * d.F; i++)
+                    if (yb[i] < 0.0f) yb[i] = 0.0f;
+        }
     }
 }
 
 static void conv_backward(nn_graph *g, nn_node *n)
 {
     const conv_dims d = dims_of(n);
-    const int B = g->batch, chunk = chunk_images(&d, B);
-    const int K = d.KH * d.KW * d.C;
-    const size_t in_img = (size_t)d.H * d.W * d.C, out_pix = (size_t)d.OH * d.OW;
     nn_node *xn = n->inputs[0], *wn = n->inputs[1], *bn = n->inputs[2];
-    float *dy = n->grad, *col = g->workspace;
-
-    if (n->activation == NN_ACT_RELU) { /* dy of the pre-activation, in place */
-        const float *y = n->value;
-        const size_t size = n->size;
-#pragma omp parallel for num_threads(g->threads) schedule(static)
-        for (size_t i = 0; i < size; i++)
-            if (y[i] <= 0.0f) dy[i] = 0.0f;
-    }
-    if (bn->grad) {
-        nn_gemv_t((int)((size_t)B * out_pix), d.F, 1.0f, dy, d.F, g->ones, 1.0f, bn->grad);
-        nn_grad_accumulate(bn);
-    }
-    int want_dx = xn->grad != NULL;
+    const int B = g->batch, relu = n->activation == NN_ACT_RELU;
+    const size_t stride = thread_stride(g);
+    float *dy = n->grad;
+    const float *x = xn->value, *y = n->value;
+    const int want_dw = wn->grad != NULL, want_db = bn->grad != NULL, want_dx = xn->grad != NULL;
     if (want_dx && !nn_grad_accumulate(xn)) memset(xn->grad, 0, xn->size * sizeof(float));
+    const int T = g->threads;
 
-    for (int b0 = 0; b0 < B; b0 += chunk) {
-        int nb = B - b0 < chunk ? B - b0 : chunk;
-        const float *dyc = dy + (size_t)b0 * out_pix * d.F;
-        const int rows = (int)((size_t)nb * out_pix);
-        if (wn->grad) {
-#pragma omp parallel for num_threads(g->threads) schedule(static)
-            for (int i = 0; i < nb; i++)
-                im2col(&d, xn->value + (size_t)(b0 + i) * in_img, col + (size_t)i * out_pix * K);
-            nn_gemm(1, 0, K, d.F, rows, 1.0f, col, K, dyc, d.F, 1.0f, wn->grad, d.F);
-        }
-        if (want_dx) {
-            nn_gemm(0, 1, rows, K, d.F, 1.0f, dyc, d.F, wn->value, d.F, 0.0f, col, K);
-#pragma omp parallel for num_threads(g->threads) schedule(static)
-            for (int i = 0; i < nb; i++)
-                col2im_add(&d, col + (size_t)i * out_pix * K, xn->grad + (size_t)(b0 + i) * in_img);
+#pragma omp parallel num_threads(T)
+    {
+        const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        float *col = g->workspace + stride * (size_t)t;
+        float *dw = col + (size_t)d.block * d.K, *dbias = dw + (size_t)d.K * d.F;
+        memset(dw, 0, ((size_t)d.K * d.F + d.F) * sizeof(float));
+        /* whole images per thread, so no two threads add into the same dx */
+        const int b0 = (int)((long)B * t / nt), b1 = (int)((long)B * (t + 1) / nt);
+        const size_t R0 = (size_t)b0 * d.P, R1 = (size_t)b1 * d.P;
+        for (size_t r0 = R0; r0 < R1; r0 += d.block) {
+            const size_t r1 = r0 + d.block < R1 ? r0 + d.block : R1;
+            const int rows = (int)(r1 - r0);
+            float *dyb = dy + r0 * d.F;
+            if (relu) { /* gradient of the pre-activation, in place */
+                const float *yb = y + r0 * d.F;
+                for (size_t i = 0; i < (size_t)rows * d.F; i++)
+                    if (yb[i] <= 0.0f) dyb[i] = 0.0f;
+            }
+            if (want_db)
+                for (int r = 0; r < rows; r++)
+                    for (int f = 0; f < d.F; f++) dbias[f] += dyb[(size_t)r * d.F + f];
+            if (want_dw) {
+                im2col_rows(&d, x, r0, r1, col);
+                nn_gemm(1, 0, d.K, d.F, rows, 1.0f, col, d.K, dyb, d.F, 1.0f, dw, d.F);
+            }
+            if (want_dx) {
+                nn_gemm(0, 1, rows, d.K, d.F, 1.0f, dyb, d.F, wn->value, d.F, 0.0f, col, d.K);
+                col2im_rows_add(&d, col, r0, r1, xn->grad);
+            }
         }
     }
-    if (wn->grad) nn_grad_accumulate(wn);
+    /* Partial sums in thread order: deterministic for a given thread count. */
+    for (int t = 0; t < T; t++) {
+        const float *dw = g->workspace + stride * (size_t)t + (size_t)d.block * d.K;
+        const float *dbias = dw + (size_t)d.K * d.F;
+        if (want_dw)
+            for (size_t i = 0; i < (size_t)d.K * d.F; i++) wn->grad[i] += dw[i];
+        if (want_db)
+            for (int f = 0; f < d.F; f++) bn->grad[f] += dbias[f];
+    }
+    if (want_dw) nn_grad_accumulate(wn);
+    if (want_db) nn_grad_accumulate(bn);
 }
 
 const nn_op_def nn_op_conv2d_def = {

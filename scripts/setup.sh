@@ -9,7 +9,7 @@ packages=(
   libopenblas-openmp-dev zlib1g-dev libcsv-dev libpng-dev libjpeg-dev
   libcurl4-openssl-dev libcjson-dev libhdf5-dev libxml2-dev libedit-dev
   libcriterion-dev libgd-dev
-  gnuplot-nox opencv-data tmux
+  gnuplot-nox opencv-data tmux time
 )
 # Optional extras (Python reference scripts and benchmarks); never needed by tests.
 if [ "${FER_SETUP_PYTHON:-0}" = 1 ]; then

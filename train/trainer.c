@@ -13,6 +13,7 @@
 #include "data/fer_dataset.h"
 #include "data/standardize.h"
 #include "export/model_file.h"
+#include "export/predict.h"
 #include "nn/adam.h"
 #include "nn/atomic_file.h"
 #include "nn/model.h"
@@ -132,45 +133,22 @@ static nn_status log_append(char **log, const char *path, const fer_epoch_result
 
 /* ---- evaluation on the validation rows ------------------------------------------ */
 
-static void mirror_rows(float *img, int n, int h, int w)
-{
-    for (int i = 0; i < n; i++)
-        for (int y = 0; y < h; y++) {
-            float *row = img + ((size_t)i * h + y) * w;
-            for (int x = 0; x < w / 2; x++) {
-                float t = row[x];
-                row[x] = row[w - 1 - x];
-                row[w - 1 - x] = t;
-            }
-        }
-}
-
 static nn_status evaluate(nn_model *m, const fer_dataset *ds, const fer_indices *val,
-                          const fer_standardizer *norm, int tta, float *images, int32_t *labels,
-                          float *probs, float *probs2, double *loss, double *acc, nn_error *err)
+                          const fer_standardizer *norm, int tta, float *probs, double *loss,
+                          double *acc, nn_error *err)
 {
-    const int B = nn_graph_max_batch(m->graph), K = m->n_classes;
+    const int K = m->n_classes;
+    nn_status st = fer_predict_rows(m, norm, ds, val->idx, val->n, tta, probs, err);
+    if (st) return st;
     double loss_sum = 0;
     long correct = 0;
-    for (uint32_t i0 = 0; i0 < val->n; i0 += (uint32_t)B) {
-        int n = (int)(val->n - i0 < (uint32_t)B ? val->n - i0 : (uint32_t)B);
-        nn_status st = fer_batch_fill(ds, val->idx + i0, n, norm, NULL, NULL, images, labels, err);
-        if (!st) st = nn_model_predict(m, images, n, probs, err);
-        if (!st && tta) {
-            fer_batch_fill(ds, val->idx + i0, n, norm, NULL, NULL, images, NULL, err);
-            mirror_rows(images, n, ds->h, ds->w);
-            st = nn_model_predict(m, images, n, probs2, err);
-            for (size_t j = 0; j < (size_t)n * K; j++) probs[j] = 0.5f * (probs[j] + probs2[j]);
-        }
-        if (st) return st;
-        for (int i = 0; i < n; i++) {
-            const float *p = probs + (size_t)i * K;
-            int best = 0;
-            for (int k = 1; k < K; k++)
-                if (p[k] > p[best]) best = k;
-            correct += best == labels[i];
-            loss_sum -= log(fmax(p[labels[i]], 1e-12));
-        }
+    for (uint32_t i = 0; i < val->n; i++) {
+        const float *p = probs + (size_t)i * K;
+        int label = ds->labels[val->idx[i]], best = 0;
+        for (int k = 1; k < K; k++)
+            if (p[k] > p[best]) best = k;
+        correct += best == label;
+        loss_sum -= log(fmax(p[label], 1e-12));
     }
     *loss = val->n ? loss_sum / val->n : NAN;
     *acc = val->n ? (double)correct / val->n : NAN;
@@ -218,7 +196,7 @@ typedef struct {
     nn_model *net;           /* fresh run: owned here */
     nn_adam adam;
     int own_adam;
-    float *images, *probs, *probs2;
+    float *images, *val_probs;
     int32_t *labels;
     uint32_t *perm;
     char *log;
@@ -234,8 +212,7 @@ static void run_free(run_state *r)
     nn_model_free(r->net);
     if (r->own_adam) nn_adam_free(&r->adam);
     free(r->images);
-    free(r->probs);
-    free(r->probs2);
+    free(r->val_probs);
     free(r->labels);
     free(r->perm);
     free(r->log);
@@ -361,7 +338,7 @@ nn_status fer_train_run(const fer_train_opts *o, const fer_train_callbacks *cb, 
         adam = &r.adam;
         norm = &r.norm;
     }
-    nn_graph_set_threads(m->graph, o->threads);
+    if ((st = nn_graph_set_threads(m->graph, o->threads, err))) goto done;
     info(cb, "network: %zu parameters; batch %d, lr %g (%s), augmentation: flip %s, rotate +-%g deg",
          nn_model_param_count(m), o->batch, o->lr,
          o->schedule == FER_LR_COSINE ? "cosine" : "constant", o->aug.flip ? "on" : "off",
@@ -370,12 +347,11 @@ nn_status fer_train_run(const fer_train_opts *o, const fer_train_callbacks *cb, 
     const size_t px = (size_t)r.ds.h * r.ds.w;
     const int K = m->n_classes;
     r.images = malloc((size_t)o->batch * px * sizeof *r.images);
-    r.probs = malloc((size_t)o->batch * K * sizeof *r.probs);
-    r.probs2 = malloc((size_t)o->batch * K * sizeof *r.probs2);
+    r.val_probs = malloc(((size_t)r.val.n + 1) * K * sizeof *r.val_probs);
     r.labels = malloc((size_t)o->batch * sizeof *r.labels);
     r.perm = malloc((size_t)r.train.n * sizeof *r.perm);
     r.log = log_load(log_path, ts.epoch);
-    if (!r.images || !r.probs || !r.probs2 || !r.labels || !r.perm || !r.log) {
+    if (!r.images || !r.val_probs || !r.labels || !r.perm || !r.log) {
         st = nn_fail(err, NN_ERR_NOMEM, "out of memory for training buffers");
         goto done;
     }
@@ -452,8 +428,8 @@ nn_status fer_train_run(const fer_train_opts *o, const fer_train_callbacks *cb, 
         fer_epoch_result res = {.epoch = e + 1, .epochs = o->epochs, .lr = lr,
                                 .train_loss = ts.loss_sum / ts.seen,
                                 .train_acc = (double)ts.correct / ts.seen};
-        if ((st = evaluate(m, &r.ds, &r.val, norm, o->tta, r.images, r.labels, r.probs, r.probs2,
-                           &res.val_loss, &res.val_acc, err)))
+        if ((st = evaluate(m, &r.ds, &r.val, norm, o->tta, r.val_probs, &res.val_loss,
+                           &res.val_acc, err)))
             goto done;
         ts.seconds += now_s() - t_epoch;
         res.seconds = now_s() - t_epoch;
