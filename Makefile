@@ -9,7 +9,7 @@
 # bin/fer-*. Every tests/test_*.c is its own Criterion binary.
 
 CC      ?= gcc
-OPT     ?= -O2 -march=native
+OPT     ?= -O3 -march=native
 CFLAGS  ?= $(OPT) -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unused-parameter -Wno-format-truncation \
            -fopenmp -MMD -MP -I.

@@ -116,6 +116,26 @@ static void col2im_rows_add(const conv_dims *d, const float *col, size_t r0, siz
     }
 }
 
+/* The loops below are written with unconditional stores and restrict
+ * pointers so the compiler vectorises them: a conditional store or possible
+ * aliasing keeps them scalar, and they then cost as much as the GEMMs. */
+static void relu_inplace(float *restrict y, size_t n)
+{
+    for (size_t i = 0; i < n; i++) y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+}
+
+/* dy = 0 where the ReLU output y is 0: the gradient of the pre-activation. */
+static void relu_mask(const float *restrict y, float *restrict dy, size_t n)
+{
+    for (size_t i = 0; i < n; i++) dy[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+}
+
+static void column_sums_add(const float *restrict m, int rows, int cols, float *restrict sums)
+{
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++) sums[c] += m[(size_t)r * cols + c];
+}
+
 static size_t thread_stride(const nn_graph *g)
 {
     return g->workspace_per_thread;
@@ -142,9 +162,7 @@ static void conv_forward(nn_graph *g, nn_node *n)
             float *yb = y + r0 * d.F;
             for (int r = 0; r < rows; r++) memcpy(yb + (size_t)r * d.F, b, (size_t)d.F * sizeof(float));
             nn_gemm(0, 0, rows, d.F, d.K, 1.0f, col, d.K, w, d.F, 1.0f, yb, d.F);
-            if (relu)
-                for (size_t i = 0; i < (size_t)rows * d.F; i++)
-                    if (yb[i] < 0.0f) yb[i] = 0.0f;
+            if (relu) relu_inplace(yb, (size_t)rows * d.F);
         }
     }
 }
@@ -174,14 +192,8 @@ static void conv_backward(nn_graph *g, nn_node *n)
             const size_t r1 = r0 + d.block < R1 ? r0 + d.block : R1;
             const int rows = (int)(r1 - r0);
             float *dyb = dy + r0 * d.F;
-            if (relu) { /* gradient of the pre-activation, in place */
-                const float *yb = y + r0 * d.F;
-                for (size_t i = 0; i < (size_t)rows * d.F; i++)
-                    if (yb[i] <= 0.0f) dyb[i] = 0.0f;
-            }
-            if (want_db)
-                for (int r = 0; r < rows; r++)
-                    for (int f = 0; f < d.F; f++) dbias[f] += dyb[(size_t)r * d.F + f];
+            if (relu) relu_mask(y + r0 * d.F, dyb, (size_t)rows * d.F);
+            if (want_db) column_sums_add(dyb, rows, d.F, dbias);
             if (want_dw) {
                 im2col_rows(&d, x, r0, r1, col);
                 nn_gemm(1, 0, d.K, d.F, rows, 1.0f, col, d.K, dyb, d.F, 1.0f, dw, d.F);

@@ -16,8 +16,7 @@ static void dense_forward(nn_graph *g, nn_node *n)
     for (int r = 0; r < B; r++) memcpy(y + (size_t)r * M, bn->value, (size_t)M * sizeof(float));
     nn_gemm(0, 0, B, M, N, 1.0f, xn->value, N, wn->value, M, 1.0f, y, M);
     if (n->activation == NN_ACT_RELU)
-        for (size_t i = 0; i < n->size; i++)
-            if (y[i] < 0.0f) y[i] = 0.0f;
+        for (size_t i = 0; i < n->size; i++) y[i] = y[i] > 0.0f ? y[i] : 0.0f;
 }
 
 static void dense_backward(nn_graph *g, nn_node *n)
@@ -26,8 +25,7 @@ static void dense_backward(nn_graph *g, nn_node *n)
     const int B = g->batch, N = xn->shape[1], M = n->shape[1];
     float *dy = n->grad;
     if (n->activation == NN_ACT_RELU)
-        for (size_t i = 0; i < n->size; i++)
-            if (n->value[i] <= 0.0f) dy[i] = 0.0f;
+        for (size_t i = 0; i < n->size; i++) dy[i] = n->value[i] > 0.0f ? dy[i] : 0.0f;
     if (wn->grad) {
         nn_gemm(1, 0, N, M, B, 1.0f, xn->value, N, dy, M, 1.0f, wn->grad, M);
         nn_grad_accumulate(wn);
