@@ -56,6 +56,15 @@ done
 echo "peak RSS of the benchmark process (batch 64 training + inference): $(get ours_t2 peak_rss_mib) MiB"
 echo
 
+echo "== face detection, 640x480 frames, one core (ours vs OpenCV's detectMultiScale)"
+if /usr/bin/python3 -c 'import cv2' 2>/dev/null; then
+  /usr/bin/python3 scripts/bench_haar_opencv.py --repeats 10 --rounds 2 | tail -n 4
+else
+  "$B/bench_haar" | grep mean
+  echo "note: python3-opencv missing; OpenCV side skipped"
+fi
+echo
+
 if [ -r "$data" ]; then
   echo "== CSV loading ($data)"
   "$B/bench_csv_load" --plain --repeat 3 "$data" | grep -E 'MB/s|agree|DIFFER'
