@@ -321,7 +321,6 @@ nn_status fer_model_parse(const uint8_t *data, size_t len, const char *label, in
                        label, crc, crc_stored);
     if (kind != FER_FILE_MODEL && kind != FER_FILE_CHECKPOINT)
         return nn_fail(err, NN_ERR_FORMAT, "%s: unknown file kind %u", label, kind);
-    out->kind = (fer_file_kind)kind;
 
     /* First pass: locate sections. */
     struct {
@@ -478,6 +477,7 @@ nn_status fer_model_parse(const uint8_t *data, size_t len, const char *label, in
         memcpy(out->meta, data + sec[6].off, sec[6].len);
         out->meta[sec[6].len] = '\0';
     }
+    out->kind = (fer_file_kind)kind; /* last: every early return above leaves out zeroed */
     return NN_OK;
 fail:
     fer_model_file_free(out);
