@@ -65,11 +65,11 @@ const char *chat_llm_setup_help(void)
     return "No language model is configured, so the prompt above was not sent.\n"
            "To chat, point fer-chat at an OpenAI-compatible server:\n"
            "  OpenAI:        export OPENAI_API_KEY=sk-...   (base URL defaults to\n"
-           "                 https://api.openai.com/v1; choose a model with --model)\n"
+           "                 https://api.openai.com/v1; choose a model with --model-name)\n"
            "  llama-server:  llama-server -m model.gguf --port 8080, then\n"
            "                 --base-url http://127.0.0.1:8080/v1   (no key needed)\n"
            "  Ollama:        ollama pull llama3.2, then\n"
-           "                 --base-url http://127.0.0.1:11434/v1 --model llama3.2\n"
+           "                 --base-url http://127.0.0.1:11434/v1 --model-name llama3.2\n"
            "The base URL can also come from OPENAI_BASE_URL; --base-url wins over it.\n";
 }
 
@@ -141,7 +141,7 @@ nn_status chat_llm_create(chat_llm **out, const chat_llm_config *cfg, nn_error *
     if (strncasecmp(base, "http://", 7) && strncasecmp(base, "https://", 8))
         return nn_fail(err, NN_ERR_ARG, "base URL '%s' must start with http:// or https://", base);
     if (!cfg->model || !*cfg->model)
-        return nn_fail(err, NN_ERR_ARG, "no model name given (--model)");
+        return nn_fail(err, NN_ERR_ARG, "no model name given (--model-name)");
     if (cfg->connect_timeout_ms < 0 || cfg->timeout_ms < 0 || cfg->idle_timeout_ms < 0 ||
         cfg->max_retries < 0 || cfg->max_retries > 100 || cfg->backoff_initial_ms < 0 ||
         cfg->backoff_max_ms < 0)
@@ -276,8 +276,12 @@ static void read_usage(attempt *a, const cJSON *root)
     const cJSON *usage = cJSON_GetObjectItemCaseSensitive(root, "usage");
     const cJSON *p = cJSON_GetObjectItemCaseSensitive(usage, "prompt_tokens");
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(usage, "completion_tokens");
-    if (cJSON_IsNumber(p)) a->stats->prompt_tokens = (long)p->valuedouble;
-    if (cJSON_IsNumber(c)) a->stats->completion_tokens = (long)c->valuedouble;
+    /* A count that is negative, absurdly large or not finite (which would
+     * not even convert to long) leaves the figure unknown (-1). */
+    if (cJSON_IsNumber(p) && p->valuedouble >= 0 && p->valuedouble < 1e15)
+        a->stats->prompt_tokens = (long)p->valuedouble;
+    if (cJSON_IsNumber(c) && c->valuedouble >= 0 && c->valuedouble < 1e15)
+        a->stats->completion_tokens = (long)c->valuedouble;
 }
 
 static void read_finish_reason(attempt *a, const cJSON *choice)
@@ -340,6 +344,31 @@ static nn_status on_sse_event(void *user, const chat_sse_event *ev, nn_error *er
     return st;
 }
 
+/* What the body of the response whose headers just ended is: an event
+ * stream (a 200 text/event-stream to a streamed request) or a buffered body
+ * (anything else: a JSON reply, an error page). */
+static void choose_mode(attempt *a)
+{
+    a->mode = a->stream && a->status == 200 &&
+              strncasecmp(a->content_type, "text/event-stream", 17) == 0 ? 1 : 2;
+}
+
+/* Takes n more body bytes; nonzero (a->cb_status set) stops the transfer. */
+static int take_body(attempt *a, const char *data, size_t n)
+{
+    if (a->mode == 1) {
+        a->cb_status = chat_sse_feed(&a->sse, data, n, &a->cb_err);
+        return a->cb_status != NN_OK;
+    }
+    if (buf_add(&a->body, data, n, BODY_MAX)) {
+        a->cb_status = nn_fail(&a->cb_err, NN_ERR_FORMAT,
+                               "%s: reply body larger than %zu bytes or out of memory",
+                               a->llm->url, BODY_MAX);
+        return 1;
+    }
+    return 0;
+}
+
 static size_t on_body(char *data, size_t size, size_t nmemb, void *user)
 {
     attempt *a = user;
@@ -350,20 +379,9 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *user)
         long status = 0;
         curl_easy_getinfo(a->llm->curl, CURLINFO_RESPONSE_CODE, &status);
         a->status = status;
-        a->mode = a->stream && status == 200 &&
-                  strncasecmp(a->content_type, "text/event-stream", 17) == 0 ? 1 : 2;
+        choose_mode(a);
     }
-    if (a->mode == 1) {
-        a->cb_status = chat_sse_feed(&a->sse, data, n, &a->cb_err);
-        return a->cb_status ? 0 : n;
-    }
-    if (buf_add(&a->body, data, n, BODY_MAX)) {
-        a->cb_status = nn_fail(&a->cb_err, NN_ERR_FORMAT,
-                               "%s: reply body larger than %zu bytes or out of memory",
-                               a->llm->url, BODY_MAX);
-        return 0;
-    }
-    return n;
+    return take_body(a, data, n) ? 0 : n;
 }
 
 static int header_is(const char *line, size_t n, const char *name, const char **value,
@@ -623,21 +641,11 @@ static int wait_ms(const chat_llm *llm, long ms)
     return llm->cfg.cancel && *llm->cfg.cancel;
 }
 
-/* One request. *retry says whether a failure is worth another attempt. */
-static nn_status run_attempt(attempt *a, const char *body, size_t body_len,
-                             struct curl_slist *headers, int *retry, nn_error *err)
+/* The outcome of an attempt whose transfer has ended with rc: what the
+ * callbacks saw, the HTTP status and the body decide it. */
+static nn_status conclude(attempt *a, CURLcode rc, int *retry, nn_error *err)
 {
     chat_llm *llm = a->llm;
-    *retry = 0;
-    a->t_start = a->last_activity = now_s();
-    chat_sse_init(&a->sse, on_sse_event, a);
-    set_options(llm, a, body, body_len, headers);
-    CURLcode rc = curl_easy_perform(llm->curl);
-    long status = 0;
-    curl_easy_getinfo(llm->curl, CURLINFO_RESPONSE_CODE, &status);
-    if (status) a->status = status;
-    a->stats->http_status = (int)a->status;
-
     if (cancelled(a) || a->stopped_by_caller)
         return nn_fail(err, NN_ERR_INTERRUPTED, "reply interrupted after %zu bytes%s",
                        a->reply.len, a->stopped_by_caller ? " (stopped by the caller)" : "");
@@ -663,6 +671,23 @@ static nn_status run_attempt(attempt *a, const char *body, size_t body_len,
     /* A 200 JSON body: a non-streamed reply, or a server that ignored
      * "stream": true -- both are handled the same way. */
     return parse_full_reply(a, err);
+}
+
+/* One request. *retry says whether a failure is worth another attempt. */
+static nn_status run_attempt(attempt *a, const char *body, size_t body_len,
+                             struct curl_slist *headers, int *retry, nn_error *err)
+{
+    chat_llm *llm = a->llm;
+    *retry = 0;
+    a->t_start = a->last_activity = now_s();
+    chat_sse_init(&a->sse, on_sse_event, a);
+    set_options(llm, a, body, body_len, headers);
+    CURLcode rc = curl_easy_perform(llm->curl);
+    long status = 0;
+    curl_easy_getinfo(llm->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (status) a->status = status;
+    a->stats->http_status = (int)a->status;
+    return conclude(a, rc, retry, err);
 }
 
 nn_status chat_llm_complete(chat_llm *llm, const chat_history *h, const char *user_msg,
@@ -719,7 +744,7 @@ nn_status chat_llm_complete(chat_llm *llm, const chat_history *h, const char *us
         free(a.reply.s);
         if (st == NN_OK || !retry) break;
         if (attempt_no >= llm->cfg.max_retries) {
-            nn_error_prefix(err, "giving up after %d attempts", attempt_no + 1);
+            nn_error_prefix(err, "giving up after %d attempt%s", attempt_no + 1, attempt_no ? "s" : "");
             break;
         }
         long backoff = llm->cfg.backoff_initial_ms;
@@ -756,5 +781,49 @@ nn_status chat_llm_turn(chat_llm *llm, chat_history *h, const char *user_msg, in
     if (st) return st;
     st = chat_history_append_turn(h, user_msg, reply, err);
     free(reply);
+    return st;
+}
+
+nn_status chat_llm_parse_response(long status, const char *content_type, int stream,
+                                  const char *body, size_t len, size_t chunk, char **reply,
+                                  chat_llm_stats *stats, int *retry, nn_error *err)
+{
+    chat_llm_stats local_stats;
+    int local_retry;
+    if (!stats) stats = &local_stats;
+    if (!retry) retry = &local_retry;
+    memset(stats, 0, sizeof *stats);
+    stats->first_text_s = -1;
+    stats->prompt_tokens = stats->completion_tokens = -1;
+    stats->attempts = 1;
+    stats->http_status = (int)status;
+    *retry = 0;
+    if (reply) *reply = NULL;
+    if (!reply || (!body && len))
+        return nn_fail(err, NN_ERR_ARG, "chat_llm_parse_response: NULL argument");
+    /* A client that never connects: only the names used in messages. */
+    chat_llm llm = {.url = "(response)", .model = "(model)"};
+    attempt a = {.llm = &llm, .stream = stream, .status = status, .retry_after_ms = -1,
+                 .stats = stats};
+    snprintf(a.content_type, sizeof a.content_type, "%s", content_type ? content_type : "");
+    a.t_start = a.last_activity = now_s();
+    chat_sse_init(&a.sse, on_sse_event, &a);
+    choose_mode(&a);
+    if (!chunk) chunk = len ? len : 1;
+    for (size_t i = 0; i < len;) {
+        size_t n = len - i < chunk ? len - i : chunk;
+        if (take_body(&a, body + i, n)) break;
+        i += n;
+    }
+    nn_status st = conclude(&a, CURLE_OK, retry, err);
+    chat_sse_free(&a.sse);
+    free(a.body.s);
+    if (st == NN_OK && !a.reply.s && buf_add(&a.reply, "", 0, REPLY_MAX))
+        st = nn_fail(err, NN_ERR_NOMEM, "LLM client: out of memory");
+    if (st == NN_OK) {
+        *reply = a.reply.s;
+        a.reply.s = NULL;
+    }
+    free(a.reply.s);
     return st;
 }

@@ -149,4 +149,17 @@ nn_status chat_llm_turn(chat_llm *llm, chat_history *h, const char *user_msg, in
                         chat_llm_text_fn on_text, void *user, chat_llm_stats *stats,
                         nn_error *err);
 
+/* The reply handling of chat_llm_complete without the network, for tests
+ * and fuzzing: interprets one complete HTTP response -- its status, its
+ * Content-Type and its body, handed over in pieces of `chunk` bytes (0: in
+ * one piece), as libcurl would -- exactly as a request sent with
+ * "stream": stream != 0 would. On success *reply is the text (malloc'd,
+ * caller frees); otherwise NULL, with the status and message the client
+ * would give (messages name the server "(response)"). *retry (may be NULL)
+ * is set when chat_llm_complete would try again. stats (may be NULL) is
+ * filled as by chat_llm_complete. */
+nn_status chat_llm_parse_response(long status, const char *content_type, int stream,
+                                  const char *body, size_t len, size_t chunk, char **reply,
+                                  chat_llm_stats *stats, int *retry, nn_error *err);
+
 #endif

@@ -26,7 +26,8 @@ static const char default_text[] =
     "  {feeling}  the same as an adjective: angry, disgusted, afraid, happy,\n"
     "             sad, surprised or neutral\n"
     "  {share}    that class's share of the summed probabilities, e.g. 64%\n"
-    "  {frames}   how many camera frames with a face were summed\n"
+    "  {frames}   how many camera frames with a face were summed, with the noun\n"
+    "             (\"1 frame\", \"41 frames\")\n"
     "  {text}     the user's message, exactly as typed\n"
     "  {{ and }}  a literal { and }\n"
     "\n"
@@ -50,7 +51,7 @@ static const char default_text[] =
     "warm, even tone.\n"
     "\n"
     "[emotion]\n"
-    "[Camera estimate while they typed: the person appears {feeling}. \"{emotion}\" carried {share} of the expression probabilities summed over {frames} frames.]\n"
+    "[Camera estimate while they typed: the person appears {feeling}. \"{emotion}\" carried {share} of the expression probabilities summed over {frames}.]\n"
     "\n"
     "{text}\n"
     "\n"
@@ -362,7 +363,8 @@ nn_status chat_template_render(const chat_template *t, chat_prompt_mode mode,
 
     char share[16], frames[32];
     snprintf(share, sizeof share, "%.0f%%", known ? 100.0 * s->share : 0.0);
-    snprintf(frames, sizeof frames, "%llu", s ? (unsigned long long)s->frames : 0ULL);
+    unsigned long long nf = s ? (unsigned long long)s->frames : 0ULL;
+    snprintf(frames, sizeof frames, "%llu frame%s", nf, nf == 1 ? "" : "s");
     const char *value[N_PH] = {
         [PH_EMOTION] = chat_emotion_name(known ? s->emotion : CHAT_EMOTION_UNKNOWN),
         [PH_FEELING] = chat_emotion_adjective(known ? s->emotion : CHAT_EMOTION_UNKNOWN),

@@ -51,7 +51,7 @@ static const char basic[] =
     "\n"
     "[emotion]\n"
     "\n"
-    "Mood: {emotion} / {feeling}, {share} over {frames} frames.\n"
+    "Mood: {emotion} / {feeling}, {share} over {frames}.\n"
     "  Indented line kept.\n"
     "Q: {text}\n"
     "\n"
@@ -127,6 +127,10 @@ Test(chat_prompt, default_template_follows_the_brief)
     cr_assert(strstr(out, "72%"), "%s", out);
     cr_assert(strstr(out, "41 frames"), "%s", out);
     cr_assert(strstr(out, "Why did my plant die?"), "%s", out);
+    free(out);
+    s = summary(CHAT_EMOTION_SAD, 1.0, 1);
+    out = render(&t, &s, "Why?");
+    cr_assert(strstr(out, "over 1 frame."), "singular: %s", out);
     free(out);
 
     out = render(&t, NULL, "Why did my plant die?");
