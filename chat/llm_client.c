@@ -62,7 +62,7 @@ int chat_llm_configured(const chat_llm_config *cfg)
 
 const char *chat_llm_setup_help(void)
 {
-    return "No language model is configured, so the prompt above was not sent.\n"
+    return "No language model is configured, so the prompt was shown, not sent.\n"
            "To chat, point fer-chat at an OpenAI-compatible server:\n"
            "  OpenAI:        export OPENAI_API_KEY=sk-...   (base URL defaults to\n"
            "                 https://api.openai.com/v1; choose a model with --model-name)\n"
