@@ -55,6 +55,7 @@ static void free_activations(nn_graph *g)
         n->value = n->grad = NULL;
         n->scratch = NULL;
         n->scratch_bytes = 0;
+        n->scratch_valid = 0;
     }
     free(g->workspace);
     free(g->ones);

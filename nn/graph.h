@@ -85,6 +85,7 @@ typedef struct nn_node {
      * softmax probabilities), sized once by nn_graph_alloc */
     void *scratch;
     size_t scratch_bytes;
+    int scratch_valid;      /* op-defined: scratch holds a reusable result */
 
     size_t param_offset;    /* params: offset in the flat block */
     float *owned;           /* storage this node owns (value [+ grad]) */

@@ -26,6 +26,7 @@
 
 #include "nn/blas.h"
 #include "nn/graph_internal.h"
+#include "nn/winograd.h"
 
 typedef struct {
     int H, W, C, KH, KW, F, OH, OW, pad_top, pad_left;
@@ -53,11 +54,56 @@ static conv_dims dims_of(const nn_node *n)
     return d;
 }
 
-/* Per thread: a col block, dw and db partial sums. */
+/* Inference uses Winograd F(2x2,3x3) for 3x3 kernels (nn/winograd.h). With
+ * few input channels its GEMMs are too thin to gain (the first layer has one). */
+static int use_winograd(const conv_dims *d) { return d->KH == 3 && d->KW == 3 && d->C >= 8; }
+
+static nn_winograd_dims winograd_dims(const conv_dims *d)
+{
+    return (nn_winograd_dims){d->H, d->W, d->C, d->F, d->OH, d->OW, d->pad_top, d->pad_left};
+}
+
+/* Per thread: a col block, dw and db partial sums; or Winograd's buffers. */
 static size_t conv_workspace(const nn_node *n, int batch)
 {
     conv_dims d = dims_of(n);
-    return (size_t)d.block * d.K + (size_t)d.K * d.F + (size_t)d.F;
+    size_t gemm = (size_t)d.block * d.K + (size_t)d.K * d.F + (size_t)d.F;
+    if (!use_winograd(&d)) return gemm;
+    nn_winograd_dims wd = winograd_dims(&d);
+    size_t wino = nn_winograd_workspace(&wd);
+    return wino > gemm ? wino : gemm;
+}
+
+/* Node scratch for Winograd: the transformed kernel U (16*C*F) and the
+ * kernel it was made from (9*C*F), so U is rebuilt only when weights change. */
+static size_t conv_scratch(const nn_node *n, int batch)
+{
+    conv_dims d = dims_of(n);
+    return use_winograd(&d) ? (size_t)25 * d.C * d.F * sizeof(float) : 0;
+}
+
+static void conv_forward_winograd(nn_graph *g, nn_node *n, const conv_dims *d)
+{
+    const nn_winograd_dims wd = winograd_dims(d);
+    const size_t stride = g->workspace_per_thread;
+    const size_t tiles = (size_t)g->batch * nn_winograd_tiles(&wd);
+    const long blocks = (long)((tiles + NN_WINOGRAD_TILES - 1) / NN_WINOGRAD_TILES);
+    float *u = n->scratch, *made_from = u + (size_t)16 * d->C * d->F;
+    const size_t kernel_bytes = (size_t)9 * d->C * d->F * sizeof(float);
+    if (!n->scratch_valid || memcmp(made_from, n->inputs[1]->value, kernel_bytes) != 0) {
+        nn_winograd_kernel_transform(&wd, n->inputs[1]->value, u);
+        memcpy(made_from, n->inputs[1]->value, kernel_bytes);
+        n->scratch_valid = 1;
+    }
+    const float *x = n->inputs[0]->value, *b = n->inputs[2]->value;
+    const int relu = n->activation == NN_ACT_RELU;
+#pragma omp parallel for num_threads(g->threads) schedule(static)
+    for (long k = 0; k < blocks; k++) {
+        const size_t t0 = (size_t)k * NN_WINOGRAD_TILES;
+        const size_t t1 = t0 + NN_WINOGRAD_TILES < tiles ? t0 + NN_WINOGRAD_TILES : tiles;
+        nn_winograd_forward_tiles(&wd, x, u, b, relu, t0, t1,
+                                  g->workspace + stride * (size_t)omp_get_thread_num(), n->value);
+    }
 }
 
 /* Rows r0..r1 of the batch's col matrix (row r = image r/P, pixel r%P);
@@ -144,6 +190,11 @@ static size_t thread_stride(const nn_graph *g)
 static void conv_forward(nn_graph *g, nn_node *n)
 {
     const conv_dims d = dims_of(n);
+    /* Training keeps the exact im2col product the backward pass differentiates. */
+    if (!g->training && use_winograd(&d)) {
+        conv_forward_winograd(g, n, &d);
+        return;
+    }
     const size_t R = (size_t)g->batch * d.P;
     const long blocks = (long)((R + d.block - 1) / d.block);
     const float *x = n->inputs[0]->value, *w = n->inputs[1]->value, *b = n->inputs[2]->value;
@@ -219,6 +270,7 @@ static void conv_backward(nn_graph *g, nn_node *n)
 
 const nn_op_def nn_op_conv2d_def = {
     .name = "conv2d",
+    .scratch_bytes = conv_scratch,
     .workspace_floats = conv_workspace,
     .forward = conv_forward,
     .backward = conv_backward,

@@ -126,7 +126,7 @@ static nn_status fixture_load(const char *path, fixture *fx, nn_error *err)
                        path, crc, crc_want);
 
     cursor c = {fx->bytes + 8, fx->size - 12, 8};
-    uint32_t version, len, n;
+    uint32_t version = 0, len, n;
     if (!take_u32(&c, &version) || version != 1)
         return nn_fail(err, NN_ERR_FORMAT, "%s: version %u, expected 1", path, version);
     const unsigned char *s;
