@@ -127,7 +127,10 @@ static void reset_row(loader *L)
 static int ensure_rows(loader *L, size_t rows)
 {
     if (rows <= L->cap_rows) return 1;
-    size_t cap = L->cap_rows ? L->cap_rows * 2 : 4096;
+    /* First 4096 rows, or 64 MiB of pixels if fewer: a file of a few huge
+     * images must not reserve gigabytes up front. */
+    size_t first = ((size_t)64 << 20) / (size_t)L->hw;
+    size_t cap = L->cap_rows ? L->cap_rows * 2 : first < 1 ? 1 : first < 4096 ? first : 4096;
     while (cap < rows) cap *= 2;
     fer_dataset *ds = L->ds;
     uint8_t *px = realloc(ds->pixels, cap * (size_t)L->hw);

@@ -352,6 +352,9 @@ nn_status fer_model_parse(const uint8_t *data, size_t len, const char *label, in
         if (!sec[k].found) return nn_fail(err, NN_ERR_FORMAT, "%s: missing %s section", label, names[k]);
     if (kind == FER_FILE_CHECKPOINT && (!sec[4].found || !sec[5].found))
         return nn_fail(err, NN_ERR_FORMAT, "%s: checkpoint without optimiser or training state", label);
+    if (kind == FER_FILE_MODEL && (sec[4].found || sec[5].found)) /* the writer never does this */
+        return nn_fail(err, NN_ERR_FORMAT, "%s: model file (not a checkpoint) with optimiser or "
+                       "training state", label);
 
     /* ARCH -> network */
     char arch_text[4096];
@@ -363,6 +366,19 @@ nn_status fer_model_parse(const uint8_t *data, size_t len, const char *label, in
     if (nn_arch_parse(arch_text, &arch, err)) return nn_error_prefix(err, "%s: architecture", label);
     if (arch.in_c != 1)
         return nn_fail(err, NN_ERR_FORMAT, "%s: input has %d channels; grey images need 1", label, arch.in_c);
+    /* Sizes first, from the description alone: a corrupt one must not make
+     * the builder allocate gigabytes before the weights are found missing. */
+    size_t want_params, values;
+    if (nn_arch_sizes(&arch, &want_params, &values, err))
+        return nn_error_prefix(err, "%s: architecture", label);
+    if (sec[3].len < 8 || (sec[3].len - 8) % 4 || (sec[3].len - 8) / 4 != want_params)
+        return nn_fail(err, NN_ERR_FORMAT, "%s: weights stored in %zu bytes, the architecture "
+                       "has %zu parameters (%zu bytes)", label, sec[3].len, want_params,
+                       8 + 4 * want_params);
+    if (values > FER_MODEL_MAX_VALUES)
+        return nn_fail(err, NN_ERR_UNSUPPORTED, "%s: the architecture moves %zu values per image, "
+                       "more than the %zu this loader accepts (corrupt file?)", label, values,
+                       FER_MODEL_MAX_VALUES);
     out->net = nn_model_create(&arch, max_batch, grads, err);
     if (!out->net) {
         memset(out, 0, sizeof *out);
@@ -379,7 +395,8 @@ nn_status fer_model_parse(const uint8_t *data, size_t len, const char *label, in
     out->n_classes = (int)n_classes;
     for (uint32_t i = 0; i < n_classes; i++) {
         uint32_t nlen = get_u32(&r);
-        if (nlen == 0 || nlen >= FER_CLASS_NAME_MAX || get(&r, out->class_names[i], nlen)) {
+        if (nlen == 0 || nlen >= FER_CLASS_NAME_MAX || get(&r, out->class_names[i], nlen) ||
+            memchr(out->class_names[i], '\0', nlen)) { /* a NUL would cut the name short */
             BAD("%s: class name %u is malformed", label, i);
             goto fail;
         }

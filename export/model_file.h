@@ -23,6 +23,11 @@
 #include "nn/model.h"
 
 #define FER_MODEL_VERSION 1
+/* Most values one image may flow through (the input and every layer's
+ * output, nn_arch_sizes): 64 Mi floats, 256 MiB an image, 170 times the
+ * paper's DCNN. A larger description is refused before anything is
+ * allocated: it is far more likely a corrupt file than a model. */
+#define FER_MODEL_MAX_VALUES ((size_t)1 << 26)
 #define FER_MAX_CLASSES 64
 #define FER_CLASS_NAME_MAX 32
 

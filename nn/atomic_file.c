@@ -1,8 +1,11 @@
 #include "nn/atomic_file.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -76,4 +79,30 @@ nn_status nn_atomic_write_file(const char *path, const void *data, size_t size, 
         return st;
     }
     return nn_atomic_commit(&af, err);
+}
+
+int nn_atomic_remove_stale(const char *path)
+{
+    if (!path || !*path || strlen(path) >= 4096) return 0;
+    char dcopy[4096], bcopy[4096];
+    snprintf(dcopy, sizeof dcopy, "%s", path);
+    snprintf(bcopy, sizeof bcopy, "%s", path);
+    const char *dir = dirname(dcopy), *base = basename(bcopy);
+    size_t blen = strlen(base);
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int removed = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        const char *n = e->d_name;
+        if (strncmp(n, base, blen) != 0 || strncmp(n + blen, ".tmp.", 5) != 0) continue;
+        char *end;
+        long pid = strtol(n + blen + 5, &end, 10);
+        if (end == n + blen + 5 || *end || pid <= 0 || pid == (long)getpid()) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* alive, or not ours to judge */
+        char full[8400];
+        snprintf(full, sizeof full, "%s/%s", dir, n);
+        if (unlink(full) == 0) removed++;
+    }
+    closedir(d);
+    return removed;
 }

@@ -32,6 +32,13 @@ nn_status nn_atomic_commit(nn_atomic_file *af, nn_error *err);
 /* Closes and removes the temporary file; the previous file stays. */
 void nn_atomic_abort(nn_atomic_file *af);
 
+/* Removes "<path>.tmp.<pid>" files whose writer is dead (killed with -9 or
+ * by a power cut in the middle of a write; a live writer's file is left
+ * alone). Best effort, for programs to call when they start on a folder
+ * they write to again and again (the trainer's run folder). Returns how
+ * many files were removed. */
+int nn_atomic_remove_stale(const char *path);
+
 /* Convenience: atomically replaces path with size bytes of data. */
 nn_status nn_atomic_write_file(const char *path, const void *data, size_t size, nn_error *err);
 

@@ -1,7 +1,9 @@
 #include "nn/model.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -192,7 +194,17 @@ size_t nn_arch_format(const nn_arch *arch, char *buf, size_t size)
             EMIT(L->activation == NN_ACT_RELU ? ",relu)" : ")");
             break;
         case NN_LAYER_MAXPOOL: EMIT(" maxpool(2)"); break;
-        case NN_LAYER_DROPOUT: EMIT(" dropout(%g)", L->rate); break;
+        case NN_LAYER_DROPOUT: {
+            /* The shortest form that reads back as the same float, so a stored
+             * description rebuilds exactly its network (0.2 stays "0.2"). */
+            char rate[32];
+            for (int prec = 6; prec <= 9; prec++) {
+                snprintf(rate, sizeof rate, "%.*g", prec, L->rate);
+                if (strtof(rate, NULL) == L->rate) break;
+            }
+            EMIT(" dropout(%s)", rate);
+            break;
+        }
         case NN_LAYER_FLATTEN: EMIT(" flatten"); break;
         case NN_LAYER_DENSE:
             EMIT(" dense(%d%s)", L->units, L->activation == NN_ACT_RELU ? ",relu" : "");
@@ -201,6 +213,74 @@ size_t nn_arch_format(const nn_arch *arch, char *buf, size_t size)
     }
 #undef EMIT
     return used;
+}
+
+/* a * b + c, or SIZE_MAX when it does not fit */
+static size_t mul_add(size_t a, size_t b, size_t c)
+{
+    size_t r;
+    if (__builtin_mul_overflow(a, b, &r) || __builtin_add_overflow(r, c, &r)) return SIZE_MAX;
+    return r;
+}
+
+nn_status nn_arch_sizes(const nn_arch *arch, size_t *params, size_t *values, nn_error *err)
+{
+    if (!arch || !params || !values) return nn_fail(err, NN_ERR_ARG, "nn_arch_sizes: NULL argument");
+    /* (h, w, c) while spatial; after flatten, h*w*c in `flat` */
+    size_t h = (size_t)arch->in_h, w = (size_t)arch->in_w, c = (size_t)arch->in_c, flat = 0;
+    int spatial = 1;
+    size_t p = 0, v = mul_add(h * w, c, 0);
+    for (int i = 0; i < arch->n_layers; i++) {
+        const nn_layer_spec *L = &arch->layers[i];
+        size_t out = 0;
+        switch (L->kind) {
+        case NN_LAYER_CONV:
+            if (!spatial) return nn_fail(err, NN_ERR_SHAPE, "layer %d: conv after flatten", i + 1);
+            if (L->padding == NN_PAD_VALID) {
+                if (h < (size_t)L->kh || w < (size_t)L->kw)
+                    return nn_fail(err, NN_ERR_SHAPE, "layer %d: %dx%d kernel on a %zux%zu input",
+                                   i + 1, L->kh, L->kw, h, w);
+                h -= (size_t)L->kh - 1;
+                w -= (size_t)L->kw - 1;
+            }
+            p = mul_add(mul_add((size_t)L->kh * (size_t)L->kw, c, 0), (size_t)L->filters, p);
+            p = mul_add(1, (size_t)L->filters, p);
+            c = (size_t)L->filters;
+            out = mul_add(mul_add(h, w, 0), c, 0);
+            break;
+        case NN_LAYER_MAXPOOL:
+            if (!spatial || h < 2 || w < 2)
+                return nn_fail(err, NN_ERR_SHAPE, "layer %d: maxpool(2) needs a spatial input of "
+                               "2x2 or more", i + 1);
+            h /= 2;
+            w /= 2;
+            out = mul_add(mul_add(h, w, 0), c, 0);
+            break;
+        case NN_LAYER_DROPOUT:
+            out = spatial ? mul_add(mul_add(h, w, 0), c, 0) : flat;
+            break;
+        case NN_LAYER_FLATTEN:
+            if (spatial) flat = mul_add(mul_add(h, w, 0), c, 0);
+            spatial = 0;
+            if (flat > INT_MAX)
+                return nn_fail(err, NN_ERR_SHAPE, "layer %d: flatten of %zu values, more than %d",
+                               i + 1, flat, INT_MAX);
+            out = flat;
+            break;
+        case NN_LAYER_DENSE:
+            if (spatial) return nn_fail(err, NN_ERR_SHAPE, "layer %d: dense needs flatten first", i + 1);
+            p = mul_add(flat, (size_t)L->units, p);
+            p = mul_add(1, (size_t)L->units, p);
+            flat = out = (size_t)L->units;
+            break;
+        }
+        v = mul_add(1, out, v);
+        if (p == SIZE_MAX || v == SIZE_MAX)
+            return nn_fail(err, NN_ERR_SHAPE, "layer %d: network size overflows", i + 1);
+    }
+    *params = p;
+    *values = v;
+    return NN_OK;
 }
 
 /* ---- building ----------------------------------------------------------- */

@@ -60,6 +60,14 @@ nn_status nn_arch_parse(const char *text, nn_arch *arch, nn_error *err);
  * it needed, like snprintf. */
 size_t nn_arch_format(const nn_arch *arch, char *buf, size_t size);
 
+/* Sizes of the network a description builds, from its shapes alone, with
+ * nothing allocated: *params (what nn_model_param_count will say) and
+ * *values, the values one example flows through (the input and every
+ * layer's output). A loader checks these against a file before building, so
+ * a corrupt description cannot make it allocate gigabytes. NN_ERR_SHAPE when
+ * the layers do not fit together or a size overflows. */
+nn_status nn_arch_sizes(const nn_arch *arch, size_t *params, size_t *values, nn_error *err);
+
 typedef struct {
     nn_arch arch;
     nn_graph *graph;

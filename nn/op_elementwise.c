@@ -1,5 +1,6 @@
 /* Elementwise ops: ReLU, inverted dropout, flatten (a copy with a new shape),
  * and addition. Shapes: y has x's shape (flatten: (B, prod of the rest)). */
+#include <limits.h>
 #include <string.h>
 
 #include "nn/graph_internal.h"
@@ -160,8 +161,12 @@ nn_node *nn_flatten(nn_graph *g, nn_node *x)
     if (!n) return NULL;
     if (!x->batched)
         return nn_graph_build_fail(g, NN_ERR_SHAPE, "flatten: input %s is not batched", x->name);
+    size_t features = nn_node_example_size(x);
+    if (features > INT_MAX) /* a shape is int: it would wrap (a corrupt model file) */
+        return nn_graph_build_fail(g, NN_ERR_SHAPE, "flatten: %s has %zu values per example, "
+                                   "more than %d", x->name, features, INT_MAX);
     n->ndim = 2;
-    n->shape[1] = (int)nn_node_example_size(x);
+    n->shape[1] = (int)features;
     return n;
 }
 

@@ -15,6 +15,12 @@ packages=(
 if [ "${FER_SETUP_PYTHON:-0}" = 1 ]; then
   packages+=(python3-torch python3-h5py python3-opencv python3-numpy)
 fi
+# Optional hardening tools: libFuzzer (clang, its runtime libraries, and
+# libomp for clang's -fopenmp) for make fuzz, valgrind for make valgrind.
+# make test needs none of them (its sanitizer pass uses gcc).
+if [ "${FER_SETUP_FUZZ:-0}" = 1 ]; then
+  packages+=(clang libclang-rt-dev libomp-dev valgrind)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

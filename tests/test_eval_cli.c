@@ -52,11 +52,17 @@ static void write_csv(const char *path, int side, int rows, const char *usage)
     fclose(f);
 }
 
+/* The program: $FER_BIN_DIR/fer-eval (the sanitized build's under make
+ * sanitize), else bin/fer-eval. */
+static char bin[512];
+
 static void setup(void)
 {
+    const char *bd = getenv("FER_BIN_DIR");
+    snprintf(bin, sizeof bin, "%s/fer-eval", bd && *bd ? bd : "bin");
     snprintf(dir, sizeof dir, "/tmp/fer-eval-cli-XXXXXX");
     cr_assert_not_null(mkdtemp(dir));
-    if (access("bin/fer-eval", X_OK) != 0) cr_skip_test("bin/fer-eval not built (run make)");
+    if (access(bin, X_OK) != 0) cr_skip_test("%s not built (run make)", bin);
 }
 
 static void teardown(void)
@@ -90,7 +96,7 @@ Test(eval_cli, writes_reports_that_parse)
     snprintf(out, sizeof out, "%s/out", dir);
     write_model(model, 6);
     write_csv(csv, 6, 20, "PublicTest");
-    snprintf(cmd, sizeof cmd, "bin/fer-eval --usage PublicTest -j 1 -o %s %s %s", out, model, csv);
+    snprintf(cmd, sizeof cmd, "%s --usage PublicTest -j 1 -o %s %s %s", bin, out, model, csv);
     cr_assert_eq(run(cmd, err, sizeof err), 0, "%s", err);
     char path[256];
     snprintf(path, sizeof path, "%s/metrics.json", out);
@@ -142,11 +148,11 @@ Test(eval_cli, bad_inputs_fail_clearly)
         char args[512];
         /* every %s above is the temp dir (those without one ignore the extras) */
         snprintf(args, sizeof args, cases[i].args, dir, dir);
-        snprintf(cmd, sizeof cmd, "bin/fer-eval -j 1 %s", args);
+        snprintf(cmd, sizeof cmd, "%s -j 1 %s", bin, args);
         int st = run(cmd, err, sizeof err);
         cr_expect_neq(st, 0, "case %zu (%s) exited 0", i, args);
         cr_expect(strstr(err, cases[i].needle), "case %zu (%s): stderr lacks '%s':\n%s", i, args,
                   cases[i].needle, err);
     }
-    cr_assert_eq(run("bin/fer-eval", err, sizeof err), 2, "no arguments must be a usage error");
+    cr_assert_eq(run(bin, err, sizeof err), 2, "no arguments must be a usage error");
 }

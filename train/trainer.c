@@ -281,6 +281,14 @@ nn_status fer_train_run(const fer_train_opts *o, const fer_train_callbacks *cb, 
     make_recipe(o, arch_canon, recipe, sizeof recipe);
     snprintf(ckpt_path, sizeof ckpt_path, "%s/checkpoint.bin", o->out_dir);
     snprintf(log_path, sizeof log_path, "%s/log.csv", o->out_dir);
+    /* A run killed while saving (kill -9, power cut) leaves its temporary
+     * file behind, as large as a checkpoint: clear those out. */
+    static const char *outputs[] = {"checkpoint.bin", "model.bin", "best.bin", "log.csv"};
+    for (size_t i = 0; i < sizeof outputs / sizeof outputs[0]; i++) {
+        char out_path[4096];
+        snprintf(out_path, sizeof out_path, "%s/%s", o->out_dir, outputs[i]);
+        nn_atomic_remove_stale(out_path);
+    }
 
     if ((st = prepare_splits(o, &r, cb, err))) goto done;
     if (arch.in_h != r.ds.h || arch.in_w != r.ds.w || arch.in_c != 1) {

@@ -77,7 +77,10 @@ nn_status fer_png_decode(const uint8_t *bytes, size_t n, const char *name,
     if (color == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
     if (color == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
     if (depth == 16) png_set_scale_16(png); /* rounds; strip_16 would truncate */
-    if (color & PNG_COLOR_MASK_ALPHA) png_set_strip_alpha(png);
+    /* A palette image with a tRNS chunk expands to RGBA, and a grey or RGB
+     * one with tRNS may too: strip_alpha drops every kind of alpha. */
+    if ((color & PNG_COLOR_MASK_ALPHA) || png_get_valid(png, info, PNG_INFO_tRNS))
+        png_set_strip_alpha(png);
     int stored = (color == PNG_COLOR_TYPE_GRAY || color == PNG_COLOR_TYPE_GRAY_ALPHA) ? 1 : 3;
     if (stored == 1 && channels == 3) png_set_gray_to_rgb(png);
     png_set_interlace_handling(png);

@@ -1,6 +1,8 @@
 /* v4l2_convert.c: one driver buffer (YUYV or MJPEG) -> grey and RGB. */
 #include "vision/v4l2.h"
 
+#include <stdint.h>
+
 #include "vision/image_io.h"
 
 static nn_status from_yuyv(const uint8_t *bytes, size_t n, const fer_v4l2_format_info *f,
@@ -12,6 +14,11 @@ static nn_status from_yuyv(const uint8_t *bytes, size_t n, const fer_v4l2_format
     if (bpl < row)
         return nn_fail(err, NN_ERR_FORMAT, "%s: YUYV bytesperline %zu < %zu for width %d",
                        name, bpl, row, w);
+    /* A driver's absurd bytesperline must not wrap the size computation
+     * round to one that passes. */
+    if (h > 1 && bpl > (SIZE_MAX - row) / (size_t)(h - 1))
+        return nn_fail(err, NN_ERR_FORMAT, "%s: YUYV bytesperline %zu is impossible for %d lines",
+                       name, bpl, h);
     if (n < bpl * (size_t)(h - 1) + row)
         return nn_fail(err, NN_ERR_FORMAT, "%s: YUYV frame has %zu bytes, %dx%d needs %zu",
                        name, n, w, h, bpl * (size_t)(h - 1) + row);
