@@ -28,7 +28,16 @@
 #include "vision/image_io.h"
 #include "vision/y4m.h"
 
-#define E2E_BIN "bin/fer-chat"
+/* The program under test: $FER_BIN_DIR/fer-chat (make sanitize points it at
+ * the sanitized build), else bin/fer-chat. */
+static inline char *e2e_bin(void)
+{
+    static char path[512];
+    const char *dir = getenv("FER_BIN_DIR");
+    snprintf(path, sizeof path, "%s/fer-chat", dir && *dir ? dir : "bin");
+    return path;
+}
+#define E2E_BIN e2e_bin()
 
 static inline double e2e_now(void)
 {
@@ -47,7 +56,7 @@ static inline void e2e_sleep_ms(int ms)
 static inline void e2e_need_binary(void)
 {
     cr_assert(access(E2E_BIN, X_OK) == 0,
-              E2E_BIN " is missing: run the tests from the repository root after make");
+              "%s is missing: run the tests from the repository root after make", E2E_BIN);
 }
 
 /* The emotion model fer-chat uses by default (results/model.bin, committed

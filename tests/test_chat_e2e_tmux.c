@@ -132,7 +132,7 @@ static void tm_start(const char *opts, const char *key, char *screen, size_t n)
     int rc = tm_run("new-session -d -s fer -x 120 -y 40 -c '%s' \"env -u OPENAI_API_KEY "
                     "-u OPENAI_BASE_URL -u http_proxy -u HTTP_PROXY -u https_proxy "
                     "-u HTTPS_PROXY -u all_proxy -u ALL_PROXY -u NO_COLOR TERM=xterm-256color "
-                    "%s %s/" E2E_BIN " %s\"", cwd, keyvar, cwd, opts);
+                    "%s %s/%s %s\"", cwd, keyvar, cwd, E2E_BIN, opts);
     cr_assert_eq(rc, 0, "tmux new-session failed");
     tm.up = 1;
     /* The watchdog: if this process dies before fini, the server (and the
