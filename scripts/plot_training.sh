@@ -26,8 +26,8 @@ set style line 1 lc rgb '#1f77b4' lw 2.5 pt 7 ps 0.8
 set style line 2 lc rgb '#d62728' lw 2.5 pt 5 ps 0.8
 stats logfile using 1 nooutput
 set xrange [0.5:STATS_max + 0.5]
-set xtics (STATS_max <= 15 ? 1 : 5)
-set mxtics (STATS_max <= 15 ? 1 : 5)
+tic_step = STATS_max <= 15 ? 1 : 5
+set xtics tic_step
 set output outdir.'/loss.png'
 set title plot_title.': loss (cross-entropy)'
 set ylabel 'loss'
