@@ -1,6 +1,7 @@
 /* Reading fer.json: Keras layer configs -> fer_keras_model. Every refusal
  * names the file, the layer (position, name, class) and what is wrong. */
 #include "export/keras_json.h"
+#include "nn/read_file.h"
 
 #include <errno.h>
 #include <math.h>
@@ -493,31 +494,10 @@ nn_status fer_keras_json_parse(const char *text, size_t len, const char *label,
 nn_status fer_keras_json_load(const char *path, fer_keras_model *km, nn_error *err)
 {
     memset(km, 0, sizeof *km);
-    FILE *f = fopen(path, "rb");
-    if (!f) return nn_fail(err, NN_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    char *text = NULL;
-    size_t len = 0, cap = 0;
-    nn_status st = NN_OK;
-    for (;;) {
-        if (len == cap) {
-            cap = cap ? 2 * cap : 1 << 16;
-            char *t = cap <= MAX_JSON_BYTES ? realloc(text, cap) : NULL;
-            if (!t) {
-                st = cap > MAX_JSON_BYTES
-                         ? nn_fail(err, NN_ERR_FORMAT, "%s: larger than any model description (64 MiB)", path)
-                         : nn_fail(err, NN_ERR_NOMEM, "%s: out of memory reading", path);
-                break;
-            }
-            text = t;
-        }
-        size_t got = fread(text + len, 1, cap - len, f);
-        len += got;
-        if (got == 0) {
-            if (ferror(f)) st = nn_fail(err, NN_ERR_IO, "%s: read error: %s", path, strerror(errno));
-            break;
-        }
-    }
-    fclose(f);
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    nn_status st = nn_read_file(path, MAX_JSON_BYTES, "model description", &bytes, &len, err);
+    char *text = (char *)bytes;
     if (!st && len >= 4 && !memcmp(text, "\x89HDF", 4))
         st = nn_fail(err, NN_ERR_FORMAT, "%s: an HDF5 file, not the JSON model description "
                      "(are the JSON and HDF5 arguments swapped?)", path);

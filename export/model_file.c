@@ -8,6 +8,7 @@
 #include <zlib.h>
 
 #include "nn/atomic_file.h"
+#include "nn/read_file.h"
 
 /* 0x89 guards against 7-bit transfers, CR LF and ^Z against text-mode
  * newline conversion, as PNG's signature does. */
@@ -505,33 +506,9 @@ nn_status fer_model_load(const char *path, int max_batch, nn_grad_mode grads, fe
                          nn_error *err)
 {
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
-    if (!f) return nn_fail(err, NN_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     uint8_t *data = NULL;
-    size_t len = 0, cap = 0;
-    nn_status st = NN_OK;
-    for (;;) {
-        if (len == cap) {
-            cap = cap ? 2 * cap : (1 << 20);
-            if (cap > MAX_FILE_BYTES) {
-                st = nn_fail(err, NN_ERR_FORMAT, "%s: larger than any model file (2 GiB)", path);
-                break;
-            }
-            uint8_t *d = realloc(data, cap);
-            if (!d) {
-                st = nn_fail(err, NN_ERR_NOMEM, "%s: out of memory reading", path);
-                break;
-            }
-            data = d;
-        }
-        size_t got = fread(data + len, 1, cap - len, f);
-        len += got;
-        if (got == 0) {
-            if (ferror(f)) st = nn_fail(err, NN_ERR_IO, "%s: read error: %s", path, strerror(errno));
-            break;
-        }
-    }
-    fclose(f);
+    size_t len = 0;
+    nn_status st = nn_read_file(path, MAX_FILE_BYTES, "model file", &data, &len, err);
     if (!st) st = fer_model_parse(data, len, path, max_batch, grads, out, err);
     free(data);
     return st;

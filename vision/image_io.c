@@ -3,6 +3,8 @@
  * and one in-memory path serves files, camera MJPEG frames and tests. */
 #include "vision/image_io.h"
 
+#include "nn/read_file.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,48 +46,6 @@ nn_status fer_image_decode(const uint8_t *bytes, size_t n, const char *name,
                    "%s: not a PNG or JPEG image (starts with %s)", name, hex);
 }
 
-/* Reads all of path into a malloc'd buffer (*out, *n). */
-static nn_status slurp(const char *path, uint8_t **out, size_t *n, nn_error *err)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return nn_fail(err, NN_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    uint8_t *buf = NULL;
-    size_t len = 0, cap = 0;
-    nn_status st = NN_OK;
-    for (;;) {
-        if (len == cap) {
-            if (cap >= FER_IMAGE_MAX_FILE_BYTES) {
-                st = nn_fail(err, NN_ERR_FORMAT, "%s: larger than %zu MiB, refusing",
-                             path, FER_IMAGE_MAX_FILE_BYTES >> 20);
-                break;
-            }
-            size_t ncap = cap ? cap * 2 : 1 << 16;
-            uint8_t *p = realloc(buf, ncap);
-            if (!p) {
-                st = nn_fail(err, NN_ERR_NOMEM, "%s: out of memory reading file", path);
-                break;
-            }
-            buf = p;
-            cap = ncap;
-        }
-        size_t got = fread(buf + len, 1, cap - len, fp);
-        len += got;
-        if (got == 0) {
-            if (ferror(fp))
-                st = nn_fail(err, NN_ERR_IO, "%s: read error: %s", path, strerror(errno));
-            break;
-        }
-    }
-    fclose(fp);
-    if (st) {
-        free(buf);
-        return st;
-    }
-    *out = buf;
-    *n = len;
-    return NN_OK;
-}
-
 nn_status fer_image_read(const char *path, int channels, fer_image *im, nn_error *err)
 {
     if (!path || !im) return nn_fail(err, NN_ERR_ARG, "fer_image_read: NULL path or image");
@@ -93,7 +53,7 @@ nn_status fer_image_read(const char *path, int channels, fer_image *im, nn_error
     if (st) return st;
     uint8_t *buf = NULL;
     size_t n = 0;
-    if ((st = slurp(path, &buf, &n, err))) return st;
+    if ((st = nn_read_file(path, FER_IMAGE_MAX_FILE_BYTES, "image", &buf, &n, err))) return st;
     st = fer_image_decode(buf, n, path, channels, im, err);
     free(buf);
     return st;
