@@ -69,6 +69,11 @@ if [ -r "$data" ]; then
   echo "== CSV loading ($data)"
   "$B/bench_csv_load" --plain --repeat 3 "$data" | grep -E 'MB/s|agree|DIFFER'
   echo
+  echo "== fer-eval on PublicTest (prediction time; loading the CSV is timed above)"
+  for t in 1 2; do
+    bin/fer-eval --usage PublicTest -j $t results/model.bin "$data" 2>&1 >/dev/null | grep 'images in'
+  done
+  echo
   echo "== peak memory of a full training run (full data set, stopped by SIGINT after 45 s)"
   rm -rf "$out/run"
   if [ -x /usr/bin/time ]; then
