@@ -26,9 +26,11 @@ static void check_step(nn_graph *g, nn_node *out, nn_node *wrt, const char *what
     cr_assert_eq(res.failed, 0, "%s: %zu of %zu elements wrong; worst [%zu] analytic %g numeric %g",
                  what, res.failed, res.checked, res.worst_index, res.worst_analytic,
                  res.worst_numeric);
-    cr_assert_leq(res.skipped_kinks * 20, res.checked + res.skipped_kinks,
-                  "%s: %zu of %zu elements on kinks", what, res.skipped_kinks,
-                  res.checked + res.skipped_kinks);
+    /* At most 5% on kinks, or one: a bias feeds every output of its channel,
+     * so one of a handful can sit near a ReLU kink. */
+    size_t total = res.checked + res.skipped_kinks, allowed = total / 20 > 1 ? total / 20 : 1;
+    cr_assert_leq(res.skipped_kinks, allowed, "%s: %zu of %zu elements on kinks", what,
+                  res.skipped_kinks, total);
 }
 
 static void check(nn_graph *g, nn_node *out, nn_node *wrt, const char *what)
@@ -65,19 +67,32 @@ static nn_graph *conv_graph(int h, int w, int c, int kh, int kw, int f, nn_paddi
     return g;
 }
 
-static void check_conv(int kh, int kw, nn_padding pad, nn_activation act, const char *what)
+static void check_conv_channels(int c, int f, int kh, int kw, nn_padding pad, nn_activation act,
+                                const char *what)
 {
     nn_node *x, *k, *b, *y;
-    nn_graph *g = conv_graph(6, 7, 2, kh, kw, 3, pad, act, &x, &k, &b, &y);
+    nn_graph *g = conv_graph(6, 7, c, kh, kw, f, pad, act, &x, &k, &b, &y);
+    nn_graph_set_training(g, 1);
+    /* With ReLU, a smaller step crosses fewer kinks of the outputs an input feeds. */
+    const double step = act == NN_ACT_RELU ? 2e-3 : 1e-2;
     char buf[128];
     snprintf(buf, sizeof buf, "%s wrt x", what);
-    check(g, y, x, buf);
+    check_step(g, y, x, buf, step);
     snprintf(buf, sizeof buf, "%s wrt kernel", what);
-    check(g, y, k, buf);
+    check_step(g, y, k, buf, step);
     snprintf(buf, sizeof buf, "%s wrt bias", what);
-    check(g, y, b, buf);
+    check_step(g, y, b, buf, step);
     nn_graph_free(g);
 }
+
+static void check_conv(int kh, int kw, nn_padding pad, nn_activation act, const char *what)
+{
+    check_conv_channels(2, 3, kh, kw, pad, act, what);
+}
+
+/* 3x3 with 8+ input channels: the Winograd forward and input-gradient paths. */
+Test(gradcheck, conv2d_valid_3x3_wide) { check_conv_channels(8, 9, 3, 3, NN_PAD_VALID, NN_ACT_NONE, "conv valid 3x3 c8"); }
+Test(gradcheck, conv2d_same_3x3_wide_relu) { check_conv_channels(10, 8, 3, 3, NN_PAD_SAME, NN_ACT_RELU, "conv same 3x3 c10 relu"); }
 
 Test(gradcheck, conv2d_valid_3x3) { check_conv(3, 3, NN_PAD_VALID, NN_ACT_NONE, "conv valid 3x3"); }
 Test(gradcheck, conv2d_same_3x3) { check_conv(3, 3, NN_PAD_SAME, NN_ACT_NONE, "conv same 3x3"); }

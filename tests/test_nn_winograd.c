@@ -1,6 +1,8 @@
-/* Winograd F(2x2,3x3) inference forward against the im2col forward used in
- * training: same outputs up to float rounding, for valid and same padding,
- * odd and even sizes (partial edge tiles), batches, with and without ReLU. */
+/* The convolution (Winograd F(2x2,3x3) for 3x3 kernels, im2col + GEMM
+ * otherwise) against a direct six-loop convolution written here, in training
+ * and inference mode: same outputs up to float rounding, for valid and same
+ * padding, odd and even sizes (partial edge tiles), batches, with and
+ * without ReLU. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
@@ -25,22 +27,39 @@ static void compare(int h, int w, int c, int f, nn_padding pad, nn_activation ac
     for (size_t i = 0; i < nn_node_size(k); i++) nn_value(k)[i] = nn_rng_range(&rng, -0.3f, 0.3f);
     for (size_t i = 0; i < nn_node_size(b); i++) nn_value(b)[i] = nn_rng_range(&rng, -0.5f, 0.5f);
 
-    nn_graph_set_training(g, 1); /* im2col + GEMM */
-    nn_graph_forward(g);
+    /* direct convolution in double */
+    const int oh = y->shape[1], ow = y->shape[2], pt = pad == NN_PAD_SAME ? 1 : 0;
     size_t n = nn_node_size(y);
     float *ref = malloc(n * sizeof *ref);
-    memcpy(ref, nn_value(y), n * sizeof *ref);
+    const float *xv = nn_value(x), *kv = nn_value(k), *bv = nn_value(b);
     double scale = 0;
-    for (size_t i = 0; i < n; i++) scale = fmax(scale, fabs(ref[i]));
-
-    nn_graph_set_training(g, 0); /* Winograd */
-    for (size_t i = 0; i < n; i++) nn_value(y)[i] = NAN;
-    nn_graph_forward(g);
-    for (size_t i = 0; i < n; i++) {
-        float got = nn_value(y)[i];
-        cr_assert(fabs(got - ref[i]) <= 1e-5 * scale + 1e-6,
-                  "%dx%dx%d->%d pad %d act %d batch %d: element %zu: winograd %g, im2col %g", h,
-                  w, c, f, pad, act, batch, i, got, ref[i]);
+    for (int bi = 0; bi < batch; bi++)
+        for (int oy = 0; oy < oh; oy++)
+            for (int ox = 0; ox < ow; ox++)
+                for (int fo = 0; fo < f; fo++) {
+                    double s = bv[fo];
+                    for (int ky = 0; ky < 3; ky++)
+                        for (int kx = 0; kx < 3; kx++) {
+                            int iy = oy + ky - pt, ix = ox + kx - pt;
+                            if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                            for (int ci = 0; ci < c; ci++)
+                                s += (double)xv[(((size_t)bi * h + iy) * w + ix) * c + ci] *
+                                     kv[((size_t)(ky * 3 + kx) * c + ci) * f + fo];
+                        }
+                    if (act == NN_ACT_RELU && s < 0) s = 0;
+                    ref[(((size_t)bi * oh + oy) * ow + ox) * f + fo] = (float)s;
+                    scale = fmax(scale, fabs(s));
+                }
+    for (int mode = 0; mode < 2; mode++) {
+        nn_graph_set_training(g, mode);
+        for (size_t i = 0; i < n; i++) nn_value(y)[i] = NAN;
+        nn_graph_forward(g);
+        for (size_t i = 0; i < n; i++) {
+            float got = nn_value(y)[i];
+            cr_assert(fabs(got - ref[i]) <= 1e-5 * scale + 1e-6,
+                      "%dx%dx%d->%d pad %d act %d batch %d training %d: element %zu: %g, direct %g",
+                      h, w, c, f, pad, act, batch, mode, i, got, ref[i]);
+        }
     }
     free(ref);
     nn_graph_free(g);
