@@ -69,17 +69,19 @@ static size_t conv_workspace(const nn_node *n, int batch)
     conv_dims d = dims_of(n);
     size_t gemm = (size_t)d.block * d.K + (size_t)d.K * d.F + (size_t)d.F;
     if (!use_winograd(&d)) return gemm;
-    nn_winograd_dims wd = winograd_dims(&d);
-    size_t wino = nn_winograd_workspace(&wd);
+    nn_winograd_dims wd = winograd_dims(&d), adj = nn_winograd_adjoint_dims(&wd);
+    size_t wino = nn_winograd_workspace(&wd), wino_adj = nn_winograd_workspace(&adj);
+    if (wino_adj > wino) wino = wino_adj;
     return wino > gemm ? wino : gemm;
 }
 
 /* Node scratch for Winograd: the transformed kernel U (16*C*F) and the
- * kernel it was made from (9*C*F), so U is rebuilt only when weights change. */
+ * kernel it was made from (9*C*F), so U is rebuilt only when weights change;
+ * then the input gradient's U (16*C*F) and room to build it (9*C*F). */
 static size_t conv_scratch(const nn_node *n, int batch)
 {
     conv_dims d = dims_of(n);
-    return use_winograd(&d) ? (size_t)25 * d.C * d.F * sizeof(float) : 0;
+    return use_winograd(&d) ? (size_t)50 * d.C * d.F * sizeof(float) : 0;
 }
 
 static void conv_forward_winograd(nn_graph *g, nn_node *n, const conv_dims *d)
@@ -101,7 +103,7 @@ static void conv_forward_winograd(nn_graph *g, nn_node *n, const conv_dims *d)
     for (long k = 0; k < blocks; k++) {
         const size_t t0 = (size_t)k * NN_WINOGRAD_TILES;
         const size_t t1 = t0 + NN_WINOGRAD_TILES < tiles ? t0 + NN_WINOGRAD_TILES : tiles;
-        nn_winograd_forward_tiles(&wd, x, u, b, relu, t0, t1,
+        nn_winograd_forward_tiles(&wd, x, u, b, relu, 0, t0, t1,
                                   g->workspace + stride * (size_t)omp_get_thread_num(), n->value);
     }
 }
@@ -190,8 +192,7 @@ static size_t thread_stride(const nn_graph *g)
 static void conv_forward(nn_graph *g, nn_node *n)
 {
     const conv_dims d = dims_of(n);
-    /* Training keeps the exact im2col product the backward pass differentiates. */
-    if (!g->training && use_winograd(&d)) {
+    if (use_winograd(&d)) {
         conv_forward_winograd(g, n, &d);
         return;
     }
@@ -218,6 +219,27 @@ static void conv_forward(nn_graph *g, nn_node *n)
     }
 }
 
+/* dx (+)= conv(dy, rotated kernel) by Winograd: the input gradient of a 3x3
+ * convolution is itself one (nn/winograd.h). Overwrites dx unless accumulate. */
+static void conv_input_grad_winograd(nn_graph *g, nn_node *n, const conv_dims *d, int accumulate)
+{
+    const nn_winograd_dims wd = winograd_dims(d), adj = nn_winograd_adjoint_dims(&wd);
+    float *u = (float *)n->scratch + (size_t)25 * d->C * d->F, *tmp = u + (size_t)16 * d->C * d->F;
+    nn_winograd_kernel_transform_adjoint(&wd, n->inputs[1]->value, tmp, u);
+    const size_t stride = g->workspace_per_thread;
+    const size_t tiles = (size_t)g->batch * nn_winograd_tiles(&adj);
+    const long blocks = (long)((tiles + NN_WINOGRAD_TILES - 1) / NN_WINOGRAD_TILES);
+    const float *dy = n->grad;
+    float *dx = n->inputs[0]->grad;
+#pragma omp parallel for num_threads(g->threads) schedule(static)
+    for (long k = 0; k < blocks; k++) {
+        const size_t t0 = (size_t)k * NN_WINOGRAD_TILES;
+        const size_t t1 = t0 + NN_WINOGRAD_TILES < tiles ? t0 + NN_WINOGRAD_TILES : tiles;
+        nn_winograd_forward_tiles(&adj, dy, u, NULL, 0, accumulate, t0, t1,
+                                  g->workspace + stride * (size_t)omp_get_thread_num(), dx);
+    }
+}
+
 static void conv_backward(nn_graph *g, nn_node *n)
 {
     const conv_dims d = dims_of(n);
@@ -227,7 +249,10 @@ static void conv_backward(nn_graph *g, nn_node *n)
     float *dy = n->grad;
     const float *x = xn->value, *y = n->value;
     const int want_dw = wn->grad != NULL, want_db = bn->grad != NULL, want_dx = xn->grad != NULL;
-    if (want_dx && !nn_grad_accumulate(xn)) memset(xn->grad, 0, xn->size * sizeof(float));
+    /* 3x3 kernels get dx from Winograd after dw and db; others from col2im, in the same pass. */
+    const int dx_by_winograd = want_dx && use_winograd(&d);
+    const int dx_by_col2im = want_dx && !dx_by_winograd;
+    if (dx_by_col2im && !nn_grad_accumulate(xn)) memset(xn->grad, 0, xn->size * sizeof(float));
     const int T = g->threads;
 
 #pragma omp parallel num_threads(T)
@@ -249,7 +274,7 @@ static void conv_backward(nn_graph *g, nn_node *n)
                 im2col_rows(&d, x, r0, r1, col);
                 nn_gemm(1, 0, d.K, d.F, rows, 1.0f, col, d.K, dyb, d.F, 1.0f, dw, d.F);
             }
-            if (want_dx) {
+            if (dx_by_col2im) {
                 nn_gemm(0, 1, rows, d.K, d.F, 1.0f, dyb, d.F, wn->value, d.F, 0.0f, col, d.K);
                 col2im_rows_add(&d, col, r0, r1, xn->grad);
             }
@@ -266,6 +291,8 @@ static void conv_backward(nn_graph *g, nn_node *n)
     }
     if (want_dw) nn_grad_accumulate(wn);
     if (want_db) nn_grad_accumulate(bn);
+    /* dy now holds the pre-activation gradient (ReLU mask applied above). */
+    if (dx_by_winograd) conv_input_grad_winograd(g, n, &d, nn_grad_accumulate(xn));
 }
 
 const nn_op_def nn_op_conv2d_def = {

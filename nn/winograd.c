@@ -38,6 +38,27 @@ void nn_winograd_kernel_transform(const nn_winograd_dims *d, const float *g, flo
     }
 }
 
+void nn_winograd_kernel_transform_adjoint(const nn_winograd_dims *d, const float *g, float *tmp,
+                                          float *u)
+{
+    const size_t C = (size_t)d->C, F = (size_t)d->F;
+    for (int ky = 0; ky < 3; ky++)
+        for (int kx = 0; kx < 3; kx++) {
+            const float *src = g + (size_t)((2 - ky) * 3 + (2 - kx)) * C * F; /* (C, F) */
+            float *dst = tmp + (size_t)(ky * 3 + kx) * F * C;                  /* (F, C) */
+            for (size_t c = 0; c < C; c++)
+                for (size_t f = 0; f < F; f++) dst[f * C + c] = src[c * F + f];
+        }
+    nn_winograd_dims a = nn_winograd_adjoint_dims(d);
+    nn_winograd_kernel_transform(&a, tmp, u);
+}
+
+nn_winograd_dims nn_winograd_adjoint_dims(const nn_winograd_dims *d)
+{
+    return (nn_winograd_dims){.H = d->OH, .W = d->OW, .C = d->F, .F = d->C, .OH = d->H, .OW = d->W,
+                              .pad_top = 2 - d->pad_top, .pad_left = 2 - d->pad_left};
+}
+
 /* V[k][c] = (B^T d B)[k] for one tile, over channel vectors d[i][j][0..C). */
 static void input_transform(const float *const p[16], int C, float *restrict v, size_t kstride)
 {
@@ -64,9 +85,24 @@ static void input_transform(const float *const p[16], int C, float *restrict v, 
 /* out[i][j][f] = (A^T M A)[i][j] + bias[f] (then ReLU) for one tile; M's 16
  * matrices are ks apart. out[i][j] is NULL for outputs past the edge. */
 static void output_transform(const float *restrict mt, size_t ks, int F, const float *restrict bias,
-                             int relu, float *out[2][2])
+                             int relu, int accumulate, float *out[2][2])
 {
     const int full = out[0][0] && out[0][1] && out[1][0] && out[1][1];
+    if (accumulate) { /* gradients: y += A^T M A, no bias, no activation */
+        for (int f = 0; f < F; f++) {
+            float s[4][4], a[2][4];
+            for (int k = 0; k < 16; k++) s[k / 4][k % 4] = mt[k * ks + f];
+            for (int j = 0; j < 4; j++) {
+                a[0][j] = s[0][j] + s[1][j] + s[2][j];
+                a[1][j] = s[1][j] - s[2][j] - s[3][j];
+            }
+            for (int i = 0; i < 2; i++) {
+                if (out[i][0]) out[i][0][f] += a[i][0] + a[i][1] + a[i][2];
+                if (out[i][1]) out[i][1][f] += a[i][1] - a[i][2] - a[i][3];
+            }
+        }
+        return;
+    }
     float *restrict y00 = out[0][0], *restrict y01 = out[0][1], *restrict y10 = out[1][0],
                     *restrict y11 = out[1][1];
     if (full) { /* the common case, branch-free so it vectorises over f */
@@ -78,8 +114,9 @@ static void output_transform(const float *restrict mt, size_t ks, int F, const f
                   a03 = s[3] + s[7] + s[11];
             float a10 = s[4] - s[8] - s[12], a11 = s[5] - s[9] - s[13], a12 = s[6] - s[10] - s[14],
                   a13 = s[7] - s[11] - s[15];
-            float v00 = a00 + a01 + a02 + bias[f], v01 = a01 - a02 - a03 + bias[f];
-            float v10 = a10 + a11 + a12 + bias[f], v11 = a11 - a12 - a13 + bias[f];
+            const float bf = bias ? bias[f] : 0.0f;
+            float v00 = a00 + a01 + a02 + bf, v01 = a01 - a02 - a03 + bf;
+            float v10 = a10 + a11 + a12 + bf, v11 = a11 - a12 - a13 + bf;
             if (relu) {
                 v00 = v00 > 0.0f ? v00 : 0.0f;
                 v01 = v01 > 0.0f ? v01 : 0.0f;
@@ -101,8 +138,9 @@ static void output_transform(const float *restrict mt, size_t ks, int F, const f
             a[1][j] = s[1][j] - s[2][j] - s[3][j];
         }
         for (int i = 0; i < 2; i++) {
-            float v0 = a[i][0] + a[i][1] + a[i][2] + bias[f];
-            float v1 = a[i][1] - a[i][2] - a[i][3] + bias[f];
+            const float bf = bias ? bias[f] : 0.0f;
+            float v0 = a[i][0] + a[i][1] + a[i][2] + bf;
+            float v1 = a[i][1] - a[i][2] - a[i][3] + bf;
             if (relu) {
                 v0 = v0 > 0.0f ? v0 : 0.0f;
                 v1 = v1 > 0.0f ? v1 : 0.0f;
@@ -114,8 +152,8 @@ static void output_transform(const float *restrict mt, size_t ks, int F, const f
 }
 
 void nn_winograd_forward_tiles(const nn_winograd_dims *d, const float *x, const float *u,
-                               const float *bias, int relu, size_t t0, size_t t1, float *ws,
-                               float *y)
+                               const float *bias, int relu, int accumulate, size_t t0, size_t t1,
+                               float *ws, float *y)
 {
     const int C = d->C, F = d->F, T = NN_WINOGRAD_TILES;
     const int tiles_x = (d->OW + 1) / 2;
@@ -150,7 +188,7 @@ void nn_winograd_forward_tiles(const nn_winograd_dims *d, const float *x, const 
                     out[i][j] = (oy + i < d->OH && ox + j < d->OW)
                                     ? y + ((b * d->OH + oy + i) * d->OW + ox + j) * F
                                     : NULL;
-            output_transform(m + (size_t)t * F, (size_t)T * F, F, bias, relu, out);
+            output_transform(m + (size_t)t * F, (size_t)T * F, F, bias, relu, accumulate, out);
         }
     }
 }

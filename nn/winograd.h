@@ -32,11 +32,23 @@ void nn_winograd_kernel_transform(const nn_winograd_dims *d, const float *g, flo
 /* Number of 2x2 output tiles per image. */
 size_t nn_winograd_tiles(const nn_winograd_dims *d);
 
+/* U (16, F, C) for the input gradient of the convolution g (3,3,C,F):
+ * dx = conv(dy, g'), g'[ky][kx][f][c] = g[2-ky][2-kx][c][f], a 3x3
+ * convolution of dy (F channels) padded by 2 - pad on each side.
+ * tmp holds 9*C*F floats. */
+void nn_winograd_kernel_transform_adjoint(const nn_winograd_dims *d, const float *g, float *tmp,
+                                          float *u);
+
+/* The dims of that input-gradient convolution (channels swapped, padding
+ * 2 - pad, output the forward input's size). */
+nn_winograd_dims nn_winograd_adjoint_dims(const nn_winograd_dims *d);
+
 /* Tiles [t0, t1) of the batch (tile t = image t / tiles, tile t % tiles):
- * y = conv(x, g) + bias, then ReLU when relu; u from the kernel transform;
+ * y = conv(x, g) + bias (bias may be NULL), then ReLU when relu; or, with
+ * accumulate, y += conv(x, g). u from the kernel transform;
  * ws = nn_winograd_workspace floats. */
 void nn_winograd_forward_tiles(const nn_winograd_dims *d, const float *x, const float *u,
-                               const float *bias, int relu, size_t t0, size_t t1, float *ws,
-                               float *y);
+                               const float *bias, int relu, int accumulate, size_t t0, size_t t1,
+                               float *ws, float *y);
 
 #endif
