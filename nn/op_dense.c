@@ -14,7 +14,10 @@ static void dense_forward(nn_graph *g, nn_node *n)
     const int B = g->batch, N = xn->shape[1], M = n->shape[1];
     float *y = n->value;
     for (int r = 0; r < B; r++) memcpy(y + (size_t)r * M, bn->value, (size_t)M * sizeof(float));
-    nn_gemm(0, 0, B, M, N, 1.0f, xn->value, N, wn->value, M, 1.0f, y, M);
+    if (B == 1) /* one example: a GEMV streams w once; GEMM would first copy all of it */
+        nn_gemv_t(N, M, 1.0f, wn->value, M, xn->value, 1.0f, y);
+    else
+        nn_gemm(0, 0, B, M, N, 1.0f, xn->value, N, wn->value, M, 1.0f, y, M);
     if (n->activation == NN_ACT_RELU)
         for (size_t i = 0; i < n->size; i++) y[i] = y[i] > 0.0f ? y[i] : 0.0f;
 }
