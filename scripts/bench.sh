@@ -40,7 +40,7 @@ for t in 1 2; do
   printf '%-44s %12s %12s %8s\n' "training images/s, $t thread(s)" "$o" "${p:--}" "$(ratio "$o" "$p")"
 done
 o=$(get ours_t1 infer_ms_per_image_batch1); p=$([ $torch = 1 ] && get torch torch_infer_ms_per_image_batch1_t1)
-printf '%-44s %12s %12s %8s\n' "inference latency ms, batch 1, 1 thread" "$o" "${p:--}" "$(ratio "$o" "$p")"
+printf '%-44s %12s %12s %8s\n' "latency ms (median), batch 1, 1 thread" "$o" "${p:--}" "$(ratio "$o" "$p")"
 for t in 1 2; do
   o=$(get ours_t$t infer_images_per_s_batched); p=$([ $torch = 1 ] && get torch torch_infer_images_per_s_batched_t$t)
   printf '%-44s %12s %12s %8s\n' "evaluation images/s, batch 64, $t thread(s)" "$o" "${p:--}" "$(ratio "$o" "$p")"
