@@ -78,7 +78,9 @@ def seeds_csv():
         "6,1 2 3 4,Elsewhere\n"
         "6,1 2 3 4,PrivateTest,extra\n"
         "1,5 6 7 8,PrivateTest\n")
-    put("csv", "fer48.csv", "emotion,pixels,Usage\n" + "\n".join(csv_rows(1, 48)) + "\n")
+    # 48x48 noise (not FER2013 data), pixels first so no row looks like a data-set row
+    row = csv_rows(1, 48)[0].split(",")
+    put("csv", "fer48.csv", "pixels,emotion,Usage\n" + ",".join([row[1], row[0], row[2]]) + "\n")
     put("csv", "header_only.csv", "emotion,pixels,Usage\n")
     put("csv", "dup_column.csv", "emotion,pixels,emotion\n0,1,0\n")
 
