@@ -6,7 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
-static const char *const class_names[FER_NUM_CLASSES] = {
+const char *const fer_class_names[FER_NUM_CLASSES] = {
     "angry", "disgust", "fear", "happy", "sad", "surprise", "neutral",
 };
 
@@ -16,7 +16,7 @@ static const char *const split_names[FER_NUM_SPLITS] = {
 
 const char *fer_class_name(int label)
 {
-    return label >= 0 && label < FER_NUM_CLASSES ? class_names[label] : "?";
+    return label >= 0 && label < FER_NUM_CLASSES ? fer_class_names[label] : "?";
 }
 
 const char *fer_split_name(fer_split s)

@@ -107,6 +107,9 @@ static inline const uint8_t *fer_dataset_image(const fer_dataset *ds, int i)
     return ds->pixels + (size_t)i * (size_t)ds->h * (size_t)ds->w;
 }
 
+/* FER2013's class names by label, the order models store them in. */
+extern const char *const fer_class_names[FER_NUM_CLASSES];
+
 /* "angry", "disgust", "fear", "happy", "sad", "surprise", "neutral";
  * "?" outside 0..6. */
 const char *fer_class_name(int label);

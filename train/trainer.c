@@ -157,13 +157,6 @@ static nn_status evaluate(nn_model *m, const fer_dataset *ds, const fer_indices 
 
 /* ---- saving ------------------------------------------------------------------------ */
 
-static const char *const *class_names(void)
-{
-    static const char *names[FER_NUM_CLASSES];
-    for (int i = 0; i < FER_NUM_CLASSES; i++) names[i] = fer_class_name(i);
-    return names;
-}
-
 static nn_status save_model(const char *dir, const char *file, const nn_model *m,
                             const fer_standardizer *norm, const nn_adam *adam,
                             const fer_train_state *ts, const char *meta, nn_error *err)
@@ -171,7 +164,7 @@ static nn_status save_model(const char *dir, const char *file, const nn_model *m
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, file);
     fer_model_contents c = {.net = m, .norm = norm, .n_classes = m->n_classes,
-                            .class_names = class_names(), .adam = adam, .train = ts, .meta = meta};
+                            .class_names = fer_class_names, .adam = adam, .train = ts, .meta = meta};
     return fer_model_save(path, &c, err);
 }
 
