@@ -68,10 +68,10 @@ static void info(const fer_train_callbacks *cb, const char *fmt, ...)
 static void make_recipe(const fer_train_opts *o, const char *arch, char *buf, size_t n)
 {
     snprintf(buf, n,
-             "arch=%s batch=%d lr=%g schedule=%s%s flip=%d rotate=%g seed=%llu val=%s holdout=%g "
+             "arch=%s batch=%d lr=%g schedule=%s flip=%d rotate=%g seed=%llu val=%s holdout=%g "
              "max_rows=%ld",
              arch, o->batch, o->lr, o->schedule == FER_LR_COSINE ? "cosine" : "constant",
-             o->schedule == FER_LR_COSINE ? "" : "", o->aug.flip, o->aug.max_deg,
+             o->aug.flip, o->aug.max_deg,
              (unsigned long long)o->seed, o->val_split, o->holdout, o->max_rows);
     if (o->schedule == FER_LR_COSINE) { /* the schedule's length is part of the recipe */
         size_t len = strlen(buf);
@@ -168,7 +168,7 @@ static nn_status save_model(const char *dir, const char *file, const nn_model *m
     return fer_model_save(path, &c, err);
 }
 
-static void make_meta(char *buf, size_t n, const fer_train_opts *o, const fer_train_state *ts,
+static void make_meta(char *buf, size_t n, const fer_train_opts *o,
                       const char *recipe, int epoch, double val_acc)
 {
     snprintf(buf, n,
@@ -176,7 +176,6 @@ static void make_meta(char *buf, size_t n, const fer_train_opts *o, const fer_tr
              "val_split: %s\nval_acc: %.4f\nthreads: %d\n",
              o->command ? o->command : "(library call)", o->data_path, recipe, epoch,
              o->val_split, val_acc, o->threads);
-    (void)ts;
 }
 
 /* ---- the run ----------------------------------------------------------------------- */
@@ -189,7 +188,7 @@ typedef struct {
     nn_model *net;           /* fresh run: owned here */
     nn_adam adam;
     int own_adam;
-    float *images, *val_probs;
+    float *val_probs;
     int32_t *labels;
     uint32_t *perm;
     char *log;
@@ -204,7 +203,6 @@ static void run_free(run_state *r)
     fer_model_file_free(&r->ckpt);
     nn_model_free(r->net);
     if (r->own_adam) nn_adam_free(&r->adam);
-    free(r->images);
     free(r->val_probs);
     free(r->labels);
     free(r->perm);
@@ -345,14 +343,12 @@ nn_status fer_train_run(const fer_train_opts *o, const fer_train_callbacks *cb, 
          o->schedule == FER_LR_COSINE ? "cosine" : "constant", o->aug.flip ? "on" : "off",
          o->aug.max_deg);
 
-    const size_t px = (size_t)r.ds.h * r.ds.w;
     const int K = m->n_classes;
-    r.images = malloc((size_t)o->batch * px * sizeof *r.images);
     r.val_probs = malloc(((size_t)r.val.n + 1) * K * sizeof *r.val_probs);
     r.labels = malloc((size_t)o->batch * sizeof *r.labels);
     r.perm = malloc((size_t)r.train.n * sizeof *r.perm);
     r.log = log_load(log_path, ts.epoch);
-    if (!r.images || !r.val_probs || !r.labels || !r.perm || !r.log) {
+    if (!r.val_probs || !r.labels || !r.perm || !r.log) {
         st = nn_fail(err, NN_ERR_NOMEM, "out of memory for training buffers");
         goto done;
     }
@@ -415,7 +411,7 @@ nn_status fer_train_run(const fer_train_opts *o, const fer_train_callbacks *cb, 
             }
             if (o->stop && *o->stop && b + 1 < batches) {
                 ts.seconds += now_s() - t_epoch;
-                make_meta(meta, sizeof meta, o, &ts, recipe, e, NAN);
+                make_meta(meta, sizeof meta, o, recipe, e, NAN);
                 if ((st = save_model(o->out_dir, "checkpoint.bin", m, norm, adam, &ts, meta, err)))
                     goto done;
                 st = nn_fail(err, NN_ERR_INTERRUPTED,
@@ -444,7 +440,7 @@ nn_status fer_train_run(const fer_train_opts *o, const fer_train_callbacks *cb, 
             ts.best_epoch = e + 1;
             res.is_best = 1;
         }
-        make_meta(meta, sizeof meta, o, &ts, recipe, e + 1, res.val_acc);
+        make_meta(meta, sizeof meta, o, recipe, e + 1, res.val_acc);
         /* Log first, checkpoint last: a crash in between leaves a log row the
          * resumed run drops and redoes, never a checkpoint without its row. */
         if ((st = log_append(&r.log, log_path, &res, err))) goto done;
