@@ -4,11 +4,19 @@
 
 #include "nn/blas.h"
 
+/* Floats between V's (or M's) 16 matrices of T tiles x n channels. One cache
+ * line more than T * n: with the paper's 64 channels T * n floats is 24 KiB, a
+ * multiple of 4 KiB, and the transforms' 16 streams would all fall into one
+ * L1 set. */
+static size_t v_stride(int n) { return (size_t)NN_WINOGRAD_TILES * n + 16; }
+
 /* Workspace layout per thread: room for U (16*C*F, unused when the caller caches U),
- * V (16*T*C), M (16*T*F), a zero vector (C). */
+ * V (16 matrices v_stride(C) apart), M (16, v_stride(F) apart), one border
+ * tile's input (16*C) and output (4*F). */
 size_t nn_winograd_workspace(const nn_winograd_dims *d)
 {
-    return (size_t)16 * d->C * d->F + (size_t)16 * NN_WINOGRAD_TILES * (d->C + d->F) + d->C;
+    return (size_t)16 * d->C * d->F + 16 * (v_stride(d->C) + v_stride(d->F)) + (size_t)16 * d->C +
+           (size_t)4 * d->F;
 }
 
 size_t nn_winograd_tiles(const nn_winograd_dims *d)
@@ -59,96 +67,116 @@ nn_winograd_dims nn_winograd_adjoint_dims(const nn_winograd_dims *d)
                               .pad_top = 2 - d->pad_top, .pad_left = 2 - d->pad_left};
 }
 
-/* V[k][c] = (B^T d B)[k] for one tile, over channel vectors d[i][j][0..C). */
-static void input_transform(const float *const p[16], int C, float *restrict v, size_t kstride)
+/* The transforms run over channel vectors. GCC's vector extension gives the
+ * widest registers the target has (-march=native: AVX-512) where its
+ * auto-vectoriser would stop at 256 bits; aligned(4) lets the vectors load
+ * from any float address. */
+#if defined(__AVX512F__)
+#define VLEN 16
+#elif defined(__AVX__)
+#define VLEN 8
+#else
+#define VLEN 4
+#endif
+typedef float vec __attribute__((vector_size(VLEN * sizeof(float)), aligned(4)));
+typedef int ivec __attribute__((vector_size(VLEN * sizeof(int)), aligned(4)));
+
+/* n of VLEN lanes (the last chunk of a channel count that is no multiple of
+ * VLEN); the others read as 0 and are not written. */
+static inline vec load_lanes(const float *p, int n)
 {
-#pragma GCC ivdep
-    for (int c = 0; c < C; c++) {
-        float t[4][4];
-        for (int j = 0; j < 4; j++) { /* t = B^T d */
-            const float d0 = p[0 * 4 + j][c], d1 = p[1 * 4 + j][c], d2 = p[2 * 4 + j][c],
-                        d3 = p[3 * 4 + j][c];
-            t[0][j] = d0 - d2;
-            t[1][j] = d1 + d2;
-            t[2][j] = d2 - d1;
-            t[3][j] = d1 - d3;
-        }
-        for (int i = 0; i < 4; i++) { /* V = t B */
-            v[(size_t)(i * 4 + 0) * kstride + c] = t[i][0] - t[i][2];
-            v[(size_t)(i * 4 + 1) * kstride + c] = t[i][1] + t[i][2];
-            v[(size_t)(i * 4 + 2) * kstride + c] = t[i][2] - t[i][1];
-            v[(size_t)(i * 4 + 3) * kstride + c] = t[i][1] - t[i][3];
-        }
+    if (n == VLEN) return *(const vec *)p;
+    vec v = {0};
+    memcpy(&v, p, (size_t)n * sizeof(float));
+    return v;
+}
+
+static inline void store_lanes(float *p, vec v, int n)
+{
+    if (n == VLEN) *(vec *)p = v;
+    else memcpy(p, &v, (size_t)n * sizeof(float));
+}
+
+static inline vec relu_vec(vec v)
+{
+    const vec zero = {0};
+    return (vec)((ivec)v & (v > zero));
+}
+
+/* One chunk of n <= VLEN channels of one tile: d points at channel c of the
+ * tile's top-left pixel, v at V[0][c]. Inlined with n = VLEN into the main
+ * loop, so the full chunks compile to plain vector loads and stores. Each
+ * address is computed from d or v afresh rather than kept in 32 running
+ * pointers, which would not fit the registers. */
+static inline __attribute__((always_inline)) void
+input_chunk(const float *restrict d, size_t row_stride, size_t C, float *restrict v, size_t ks, int n)
+{
+    vec t[4][4];
+    for (int j = 0; j < 4; j++) { /* t = B^T d */
+        const float *col = d + (size_t)j * C;
+        const vec d0 = load_lanes(col, n), d1 = load_lanes(col + row_stride, n),
+                  d2 = load_lanes(col + 2 * row_stride, n), d3 = load_lanes(col + 3 * row_stride, n);
+        t[0][j] = d0 - d2;
+        t[1][j] = d1 + d2;
+        t[2][j] = d2 - d1;
+        t[3][j] = d1 - d3;
+    }
+    for (int i = 0; i < 4; i++) { /* V = t B */
+        float *vi = v + (size_t)(i * 4) * ks;
+        store_lanes(vi, t[i][0] - t[i][2], n);
+        store_lanes(vi + ks, t[i][1] + t[i][2], n);
+        store_lanes(vi + 2 * ks, t[i][2] - t[i][1], n);
+        store_lanes(vi + 3 * ks, t[i][1] - t[i][3], n);
     }
 }
 
-/* out[i][j][f] = (A^T M A)[i][j] + bias[f] (then ReLU) for one tile; M's 16
- * matrices are ks apart. out[i][j] is NULL for outputs past the edge. */
-static void output_transform(const float *restrict mt, size_t ks, int F, const float *restrict bias,
-                             int relu, int accumulate, float *out[2][2])
+/* V[k][c] = (B^T d B)[k] for one tile whose 4x4 input d[i][j][0..C) starts
+ * at d, rows row_stride floats apart, pixels C apart; V's 16 rows are ks apart. */
+static void input_transform(const float *restrict d, size_t row_stride, int C, float *restrict v,
+                            size_t ks)
 {
-    const int full = out[0][0] && out[0][1] && out[1][0] && out[1][1];
-    if (accumulate) { /* gradients: y += A^T M A, no bias, no activation */
-        for (int f = 0; f < F; f++) {
-            float s[4][4], a[2][4];
-            for (int k = 0; k < 16; k++) s[k / 4][k % 4] = mt[k * ks + f];
-            for (int j = 0; j < 4; j++) {
-                a[0][j] = s[0][j] + s[1][j] + s[2][j];
-                a[1][j] = s[1][j] - s[2][j] - s[3][j];
-            }
-            for (int i = 0; i < 2; i++) {
-                if (out[i][0]) out[i][0][f] += a[i][0] + a[i][1] + a[i][2];
-                if (out[i][1]) out[i][1][f] += a[i][1] - a[i][2] - a[i][3];
-            }
-        }
+    int c = 0;
+    for (; c + VLEN <= C; c += VLEN) input_chunk(d + c, row_stride, (size_t)C, v + c, ks, VLEN);
+    if (c < C) input_chunk(d + c, row_stride, (size_t)C, v + c, ks, C - c);
+}
+
+/* One chunk of n <= VLEN channels of one output tile (as input_chunk):
+ * m at M[0][f], y at y[0][0][f], bias at bias[f] or NULL. */
+static inline __attribute__((always_inline)) void
+output_chunk(const float *restrict m, size_t ks, size_t F, const float *restrict bias, int relu,
+             int accumulate, float *restrict y, size_t row_stride, int n)
+{
+    vec s[16];
+    for (int k = 0; k < 16; k++) s[k] = load_lanes(m + k * ks, n);
+    vec a0[4], a1[4];
+    for (int j = 0; j < 4; j++) { /* A^T M */
+        a0[j] = s[j] + s[4 + j] + s[8 + j];
+        a1[j] = s[4 + j] - s[8 + j] - s[12 + j];
+    }
+    vec out[4] = {a0[0] + a0[1] + a0[2], a0[1] - a0[2] - a0[3], /* (A^T M) A */
+                  a1[0] + a1[1] + a1[2], a1[1] - a1[2] - a1[3]};
+    float *dst[4] = {y, y + F, y + row_stride, y + row_stride + F};
+    if (accumulate) {
+        for (int q = 0; q < 4; q++) store_lanes(dst[q], load_lanes(dst[q], n) + out[q], n);
         return;
     }
-    float *restrict y00 = out[0][0], *restrict y01 = out[0][1], *restrict y10 = out[1][0],
-                    *restrict y11 = out[1][1];
-    if (full) { /* the common case, branch-free so it vectorises over f */
-#pragma GCC ivdep
-        for (int f = 0; f < F; f++) {
-            float s[16];
-            for (int k = 0; k < 16; k++) s[k] = mt[k * ks + f];
-            float a00 = s[0] + s[4] + s[8], a01 = s[1] + s[5] + s[9], a02 = s[2] + s[6] + s[10],
-                  a03 = s[3] + s[7] + s[11];
-            float a10 = s[4] - s[8] - s[12], a11 = s[5] - s[9] - s[13], a12 = s[6] - s[10] - s[14],
-                  a13 = s[7] - s[11] - s[15];
-            const float bf = bias ? bias[f] : 0.0f;
-            float v00 = a00 + a01 + a02 + bf, v01 = a01 - a02 - a03 + bf;
-            float v10 = a10 + a11 + a12 + bf, v11 = a11 - a12 - a13 + bf;
-            if (relu) {
-                v00 = v00 > 0.0f ? v00 : 0.0f;
-                v01 = v01 > 0.0f ? v01 : 0.0f;
-                v10 = v10 > 0.0f ? v10 : 0.0f;
-                v11 = v11 > 0.0f ? v11 : 0.0f;
-            }
-            y00[f] = v00;
-            y01[f] = v01;
-            y10[f] = v10;
-            y11[f] = v11;
-        }
-        return;
-    }
-    for (int f = 0; f < F; f++) { /* an edge tile */
-        float s[4][4], a[2][4];
-        for (int k = 0; k < 16; k++) s[k / 4][k % 4] = mt[k * ks + f];
-        for (int j = 0; j < 4; j++) {
-            a[0][j] = s[0][j] + s[1][j] + s[2][j];
-            a[1][j] = s[1][j] - s[2][j] - s[3][j];
-        }
-        for (int i = 0; i < 2; i++) {
-            const float bf = bias ? bias[f] : 0.0f;
-            float v0 = a[i][0] + a[i][1] + a[i][2] + bf;
-            float v1 = a[i][1] - a[i][2] - a[i][3] + bf;
-            if (relu) {
-                v0 = v0 > 0.0f ? v0 : 0.0f;
-                v1 = v1 > 0.0f ? v1 : 0.0f;
-            }
-            if (out[i][0]) out[i][0][f] = v0;
-            if (out[i][1]) out[i][1][f] = v1;
-        }
-    }
+    const vec b = bias ? load_lanes(bias, n) : (vec){0};
+    for (int q = 0; q < 4; q++) store_lanes(dst[q], relu ? relu_vec(out[q] + b) : out[q] + b, n);
+}
+
+/* One 2x2 output tile from its M (16 matrices ks floats apart):
+ * y = A^T M A + bias (then ReLU), or with accumulate y += A^T M A.
+ * y[i][j][0..F) at y + i * row_stride + j * F. */
+static void output_transform(const float *restrict m, size_t ks, int F, const float *restrict bias,
+                             int relu, int accumulate, float *restrict y, size_t row_stride)
+{
+    int f = 0;
+    for (; f + VLEN <= F; f += VLEN)
+        output_chunk(m + f, ks, (size_t)F, bias ? bias + f : NULL, relu, accumulate, y + f,
+                     row_stride, VLEN);
+    if (f < F)
+        output_chunk(m + f, ks, (size_t)F, bias ? bias + f : NULL, relu, accumulate, y + f,
+                     row_stride, F - f);
 }
 
 void nn_winograd_forward_tiles(const nn_winograd_dims *d, const float *x, const float *u,
@@ -158,37 +186,59 @@ void nn_winograd_forward_tiles(const nn_winograd_dims *d, const float *x, const 
     const int C = d->C, F = d->F, T = NN_WINOGRAD_TILES;
     const int tiles_x = (d->OW + 1) / 2;
     const size_t tiles = nn_winograd_tiles(d), img = (size_t)d->H * d->W * C;
-    float *v = ws + (size_t)16 * C * F, *m = v + (size_t)16 * T * C, *zero = m + (size_t)16 * T * F;
-    memset(zero, 0, (size_t)C * sizeof(float));
+    const size_t vs = v_stride(C), ms = v_stride(F);
+    float *v = ws + (size_t)16 * C * F, *m = v + 16 * vs;
+    float *edge_in = m + 16 * ms, *edge_out = edge_in + (size_t)16 * C;
 
     for (size_t b0 = t0; b0 < t1; b0 += T) {
         const int nt = (int)(t1 - b0 < (size_t)T ? t1 - b0 : (size_t)T);
         for (int t = 0; t < nt; t++) {
             const size_t tile = b0 + t, b = tile / tiles, r = tile % tiles;
             const int iy0 = (int)(r / tiles_x) * 2 - d->pad_top, ix0 = (int)(r % tiles_x) * 2 - d->pad_left;
-            const float *p[16];
+            const float *xb = x + b * img;
+            if (iy0 >= 0 && ix0 >= 0 && iy0 + 4 <= d->H && ix0 + 4 <= d->W) {
+                input_transform(xb + ((size_t)iy0 * d->W + ix0) * C, (size_t)d->W * C, C,
+                                v + (size_t)t * C, vs);
+                continue;
+            }
+            /* A tile over the border (padding, or the last row/column of an
+             * odd-sized output): copy it with zeros outside the image. */
             for (int i = 0; i < 4; i++)
                 for (int j = 0; j < 4; j++) {
                     const int iy = iy0 + i, ix = ix0 + j;
-                    p[i * 4 + j] = (iy < 0 || iy >= d->H || ix < 0 || ix >= d->W)
-                                       ? zero
-                                       : x + b * img + ((size_t)iy * d->W + ix) * C;
+                    float *dst = edge_in + (size_t)(i * 4 + j) * C;
+                    if (iy < 0 || iy >= d->H || ix < 0 || ix >= d->W)
+                        memset(dst, 0, (size_t)C * sizeof(float));
+                    else
+                        memcpy(dst, xb + ((size_t)iy * d->W + ix) * C, (size_t)C * sizeof(float));
                 }
-            input_transform(p, C, v + (size_t)t * C, (size_t)T * C);
+            input_transform(edge_in, (size_t)4 * C, C, v + (size_t)t * C, vs);
         }
         for (int k = 0; k < 16; k++)
-            nn_gemm(0, 0, nt, F, C, 1.0f, v + (size_t)k * T * C, C, u + (size_t)k * C * F, F, 0.0f,
-                    m + (size_t)k * T * F, F);
+            nn_gemm(0, 0, nt, F, C, 1.0f, v + k * vs, C, u + (size_t)k * C * F, F, 0.0f, m + k * ms, F);
         for (int t = 0; t < nt; t++) { /* Y = A^T M A, + bias, ReLU */
             const size_t tile = b0 + t, b = tile / tiles, r = tile % tiles;
             const int oy = (int)(r / tiles_x) * 2, ox = (int)(r % tiles_x) * 2;
-            float *out[2][2];
-            for (int i = 0; i < 2; i++)
-                for (int j = 0; j < 2; j++)
-                    out[i][j] = (oy + i < d->OH && ox + j < d->OW)
-                                    ? y + ((b * d->OH + oy + i) * d->OW + ox + j) * F
-                                    : NULL;
-            output_transform(m + (size_t)t * F, (size_t)T * F, F, bias, relu, accumulate, out);
+            float *yt = y + ((b * d->OH + oy) * d->OW + ox) * F;
+            if (oy + 2 <= d->OH && ox + 2 <= d->OW) {
+                output_transform(m + (size_t)t * F, ms, F, bias, relu, accumulate, yt,
+                                 (size_t)d->OW * F);
+                continue;
+            }
+            /* Past the bottom or right edge: the full tile into edge_out, then
+             * the outputs that exist. */
+            output_transform(m + (size_t)t * F, ms, F, accumulate ? NULL : bias,
+                             accumulate ? 0 : relu, 0, edge_out,
+                             (size_t)2 * F);
+            for (int i = 0; i < 2 && oy + i < d->OH; i++)
+                for (int j = 0; j < 2 && ox + j < d->OW; j++) {
+                    float *dst = yt + ((size_t)i * d->OW + j) * F;
+                    const float *src = edge_out + (size_t)(i * 2 + j) * F;
+                    if (accumulate)
+                        for (int f = 0; f < F; f++) dst[f] += src[f];
+                    else
+                        memcpy(dst, src, (size_t)F * sizeof(float));
+                }
         }
     }
 }

@@ -101,6 +101,34 @@ Test(gradcheck, conv2d_general_3x5) { check_conv(3, 5, NN_PAD_VALID, NN_ACT_NONE
 Test(gradcheck, conv2d_same_5x3_relu) { check_conv(5, 3, NN_PAD_SAME, NN_ACT_RELU, "conv same 5x3 relu"); }
 Test(gradcheck, conv2d_valid_relu) { check_conv(3, 3, NN_PAD_VALID, NN_ACT_RELU, "conv valid relu"); }
 
+/* Channel counts past one vector register (16 floats with AVX-512), with a
+ * partial last chunk: the Winograd transforms' full-width path and its tail. */
+Test(gradcheck, conv2d_valid_3x3_vector_width) { check_conv_channels(20, 24, 3, 3, NN_PAD_VALID, NN_ACT_NONE, "conv valid 3x3 c20 f24"); }
+Test(gradcheck, conv2d_same_3x3_vector_width_relu) { check_conv_channels(32, 16, 3, 3, NN_PAD_SAME, NN_ACT_RELU, "conv same 3x3 c32 f16 relu"); }
+
+/* x feeding two Winograd convolutions: the second input gradient adds to the first. */
+Test(gradcheck, conv2d_winograd_input_gradient_accumulates)
+{
+    nn_graph *g = nn_graph_create();
+    nn_node *x = nn_input(g, "x", 7, 6, 17, 1);
+    nn_node *k1 = nn_param(g, "k1", 4, (int[]){3, 3, 17, 18});
+    nn_node *k2 = nn_param(g, "k2", 4, (int[]){3, 3, 17, 18});
+    nn_node *b = nn_param(g, "b", 1, (int[]){18});
+    nn_node *y1 = nn_conv2d(g, x, k1, b, NN_PAD_VALID, NN_ACT_NONE);
+    nn_node *y2 = nn_conv2d(g, x, k2, b, NN_PAD_VALID, NN_ACT_NONE);
+    nn_node *y = nn_add(g, y1, y2);
+    nn_error err = {0};
+    cr_assert_eq(nn_graph_alloc(g, 2, NN_WITH_GRADS, &err), NN_OK, "%s", err.msg);
+    nn_rng rng;
+    nn_rng_seed(&rng, 3);
+    fill(x, &rng, -1, 1);
+    fill(k1, &rng, -0.5f, 0.5f);
+    fill(k2, &rng, -0.5f, 0.5f);
+    fill(b, &rng, -0.5f, 0.5f);
+    check(g, y, x, "two convs of one input, wrt x");
+    nn_graph_free(g);
+}
+
 Test(gradcheck, conv2d_gradient_resolves_indices)
 {
     nn_node *x, *k, *b, *y;
