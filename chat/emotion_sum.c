@@ -4,16 +4,17 @@
 #include <math.h>
 #include <string.h>
 
-static const char *const names[CHAT_N_EMOTIONS] = {
-    "angry", "disgust", "fear", "happy", "sad", "surprise", "neutral",
-};
+#include "data/fer_dataset.h"
+
+_Static_assert(CHAT_N_EMOTIONS == FER_NUM_CLASSES, "the chat sums the model's classes");
+
 static const char *const adjectives[CHAT_N_EMOTIONS] = {
     "angry", "disgusted", "afraid", "happy", "sad", "surprised", "neutral",
 };
 
 const char *chat_emotion_name(int emotion)
 {
-    return emotion >= 0 && emotion < CHAT_N_EMOTIONS ? names[emotion] : "unknown";
+    return emotion >= 0 && emotion < CHAT_N_EMOTIONS ? fer_class_names[emotion] : "unknown";
 }
 
 const char *chat_emotion_adjective(int emotion)
@@ -46,7 +47,7 @@ nn_status chat_emotion_sum_add(chat_emotion_sum *acc, const float p[CHAT_N_EMOTI
         if (!isfinite(p[k]) || p[k] < 0)
             return nn_fail(err, NN_ERR_ARG,
                            "emotion probabilities: p[%d] (%s) = %g is not a probability",
-                           k, names[k], (double)p[k]);
+                           k, fer_class_names[k], (double)p[k]);
         total += p[k];
     }
     if (fabs(total - 1.0) > 1e-3)
