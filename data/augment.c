@@ -1,4 +1,4 @@
-/* augment.c: random flip and rotation (contract in augment.h). */
+/* augment.c: random flip, rotation, zoom and shift (contract in augment.h). */
 #include "data/augment.h"
 
 #include <math.h>
@@ -14,6 +14,12 @@ nn_status fer_augment_check(const fer_augment_opts *opts, nn_error *err)
     if (!(opts->max_deg >= 0.0f && opts->max_deg <= FER_AUGMENT_MAX_DEG))
         return nn_fail(err, NN_ERR_ARG, "augmentation: rotation %g degrees is not in 0..%g", (double)opts->max_deg,
                        (double)FER_AUGMENT_MAX_DEG);
+    if (!(opts->max_shift >= 0.0f && opts->max_shift <= FER_AUGMENT_MAX_SHIFT))
+        return nn_fail(err, NN_ERR_ARG, "augmentation: shift %g pixels is not in 0..%g",
+                       (double)opts->max_shift, (double)FER_AUGMENT_MAX_SHIFT);
+    if (!(opts->max_zoom >= 0.0f && opts->max_zoom <= FER_AUGMENT_MAX_ZOOM))
+        return nn_fail(err, NN_ERR_ARG, "augmentation: zoom %g is not in 0..%g",
+                       (double)opts->max_zoom, (double)FER_AUGMENT_MAX_ZOOM);
     if (opts->threads < 0 || opts->threads > FER_AUGMENT_MAX_THREADS)
         return nn_fail(err, NN_ERR_ARG, "augmentation: %d threads is not in 0..%d", opts->threads,
                        FER_AUGMENT_MAX_THREADS);
@@ -24,6 +30,12 @@ void fer_augment_draw(const fer_augment_opts *opts, nn_rng *rng, fer_augment_par
 {
     out->flip = opts->flip ? (int)(nn_rng_u32(rng) >> 31) : 0;
     out->angle_deg = opts->max_deg > 0.0f ? nn_rng_range(rng, -opts->max_deg, opts->max_deg) : 0.0f;
+    out->zoom = opts->max_zoom > 0.0f ? nn_rng_range(rng, -opts->max_zoom, opts->max_zoom) : 0.0f;
+    out->shift_x = out->shift_y = 0.0f;
+    if (opts->max_shift > 0.0f) {
+        out->shift_x = nn_rng_range(rng, -opts->max_shift, opts->max_shift);
+        out->shift_y = nn_rng_range(rng, -opts->max_shift, opts->max_shift);
+    }
 }
 
 static inline float clampf(float v, float hi)
@@ -60,12 +72,13 @@ float fer_bilinear(const float *img, int h, int w, float x, float y)
     return bilinear(NULL, img, h, w, x, y);
 }
 
-/* Output pixel (x, y) takes the source at the inverse rotation of (x, y)
- * about the centre, mirrored when p->flip: out = rotate(mirror(src)). */
+/* Output pixel (x, y) takes the source at the inverse of
+ * out = shift(zoom(rotate(mirror(src)))), all about the centre. */
 static inline void warp(const uint8_t *s8, const float *s32, int h, int w, const fer_augment_params *p,
                         float *dst)
 {
-    if (p->angle_deg == 0.0f) { /* exact copy or mirror, no resampling */
+    if (p->angle_deg == 0.0f && p->zoom == 0.0f && p->shift_x == 0.0f && p->shift_y == 0.0f) {
+        /* exact copy or mirror, no resampling */
         for (int y = 0; y < h; y++) {
             size_t row = (size_t)y * (size_t)w;
             for (int x = 0; x < w; x++)
@@ -76,11 +89,12 @@ static inline void warp(const uint8_t *s8, const float *s32, int h, int w, const
     double rad = (double)p->angle_deg * (3.14159265358979323846 / 180.0);
     float cs = (float)cos(rad), sn = (float)sin(rad);
     float cx = 0.5f * (float)(w - 1), cy = 0.5f * (float)(h - 1);
+    const float inv_scale = 1.0f / (1.0f + p->zoom);
     for (int y = 0; y < h; y++) {
-        float dy = (float)y - cy;
+        float dy = ((float)y - cy - p->shift_y) * inv_scale;
         float *out = dst + (size_t)y * (size_t)w;
         for (int x = 0; x < w; x++) {
-            float dx = (float)x - cx;
+            float dx = ((float)x - cx - p->shift_x) * inv_scale;
             float sx = cx + dx * cs - dy * sn;
             float sy = cy + dx * sn + dy * cs;
             if (p->flip) sx = (float)(w - 1) - sx;

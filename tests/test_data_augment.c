@@ -22,7 +22,7 @@ Test(data_augment, angle_zero_is_identity)
     float f[H * W], out[H * W];
     ramp(src, H, W);
     for (int i = 0; i < H * W; i++) f[i] = (float)src[i] + 0.25f;
-    fer_augment_params p = {0, 0.0f};
+    fer_augment_params p = {.flip = 0, .angle_deg = 0.0f};
     fer_augment_u8(src, H, W, &p, out);
     for (int i = 0; i < H * W; i++) cr_expect_eq(out[i], (float)src[i], "u8 pixel %d", i);
     fer_augment_f32(f, H, W, &p, out);
@@ -35,7 +35,7 @@ Test(data_augment, flip_is_an_exact_mirror)
     uint8_t src[H * W];
     float out[H * W];
     ramp(src, H, W);
-    fer_augment_params p = {1, 0.0f};
+    fer_augment_params p = {.flip = 1, .angle_deg = 0.0f};
     fer_augment_u8(src, H, W, &p, out);
     for (int y = 0; y < H; y++)
         for (int x = 0; x < W; x++)
@@ -49,7 +49,7 @@ static void check_quarter_turns(int n)
     uint8_t src[64];
     float out[64];
     ramp(src, n, n);
-    fer_augment_params ccw = {0, 90.0f}, cw = {0, -90.0f}, half = {0, 180.0f}, flip_ccw = {1, 90.0f};
+    fer_augment_params ccw = {.flip = 0, .angle_deg = 90.0f}, cw = {.flip = 0, .angle_deg = -90.0f}, half = {.flip = 0, .angle_deg = 180.0f}, flip_ccw = {.flip = 1, .angle_deg = 90.0f};
     fer_augment_u8(src, n, n, &ccw, out);
     /* Counter-clockwise on screen: the right column becomes the top row. */
     for (int y = 0; y < n; y++)
@@ -83,7 +83,7 @@ Test(data_augment, half_turn_of_a_non_square_image)
     uint8_t src[H * W];
     float out[H * W];
     ramp(src, H, W);
-    fer_augment_params p = {0, 180.0f};
+    fer_augment_params p = {.flip = 0, .angle_deg = 180.0f};
     fer_augment_u8(src, H, W, &p, out);
     for (int y = 0; y < H; y++)
         for (int x = 0; x < W; x++)
@@ -99,7 +99,7 @@ Test(data_augment, quarter_turn_of_a_non_square_image_interior)
     uint8_t src[H * W];
     float out[H * W];
     ramp(src, H, W);
-    fer_augment_params p = {0, 90.0f};
+    fer_augment_params p = {.flip = 0, .angle_deg = 90.0f};
     fer_augment_u8(src, H, W, &p, out);
     int checked = 0;
     for (int y = 0; y < H; y++)
@@ -139,7 +139,7 @@ Test(data_augment, rotation_of_a_linear_ramp_is_exact_inside)
     float src[N * N], out[N * N];
     for (int y = 0; y < N; y++)
         for (int x = 0; x < N; x++) src[y * N + x] = 3.0f * x + 2.0f * y + 7.0f;
-    fer_augment_params p = {0, 30.0f};
+    fer_augment_params p = {.flip = 0, .angle_deg = 30.0f};
     fer_augment_f32(src, N, N, &p, out);
     cr_expect_float_eq(out[4 * N + 4], 27.0f, 1e-4);
     cr_expect_float_eq(out[4 * N + 6], 34.1962f, 1e-3);
@@ -160,7 +160,7 @@ Test(data_augment, border_replicates_edge_pixels)
     uint8_t src[N * N];
     float out[N * N];
     ramp(src, N, N);
-    fer_augment_params p = {0, 45.0f};
+    fer_augment_params p = {.flip = 0, .angle_deg = 45.0f};
     fer_augment_u8(src, N, N, &p, out);
     cr_expect_float_eq(out[0], src[2], TOL, "corner = top middle, got %g", (double)out[0]);
     /* Nothing outside the range of the source: no black fill. */
@@ -175,7 +175,7 @@ Test(data_augment, draws)
     nn_rng_seed(&rng, 42);
     before = rng;
     fer_augment_params p;
-    fer_augment_opts off = {0, 0.0f, 0};
+    fer_augment_opts off = {.flip = 0, .max_deg = 0.0f, .threads = 0};
     fer_augment_draw(&off, &rng, &p);
     cr_expect(p.flip == 0 && p.angle_deg == 0.0f);
     cr_expect_eq(memcmp(&rng, &before, sizeof rng), 0, "disabled parts draw nothing");
@@ -214,7 +214,7 @@ Test(data_augment, draws)
 Test(data_augment, option_check)
 {
     nn_error err;
-    fer_augment_opts o = {1, 10.0f, 0};
+    fer_augment_opts o = {.flip = 1, .max_deg = 10.0f, .threads = 0};
     cr_expect_eq(fer_augment_check(&o, &err), NN_OK);
     o.max_deg = -1.0f;
     cr_expect_eq(fer_augment_check(&o, &err), NN_ERR_ARG);
@@ -228,4 +228,106 @@ Test(data_augment, option_check)
     o.threads = -1;
     cr_expect_eq(fer_augment_check(&o, &err), NN_ERR_ARG);
     cr_expect_eq(fer_augment_check(NULL, &err), NN_ERR_ARG);
+}
+
+/* A whole-pixel shift is an exact translation; the pixels it uncovers repeat
+ * the nearest edge. */
+Test(data_augment, whole_pixel_shift_translates)
+{
+    enum { H = 6, W = 7 };
+    uint8_t src[H * W];
+    float out[H * W];
+    ramp(src, H, W);
+    fer_augment_params p = {.shift_x = 2.0f, .shift_y = -1.0f};
+    fer_augment_u8(src, H, W, &p, out);
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            int sx = x - 2 < 0 ? 0 : x - 2, sy = y + 1 > H - 1 ? H - 1 : y + 1;
+            cr_expect_eq(out[y * W + x], (float)src[sy * W + sx], "(%d,%d)", x, y);
+        }
+    /* With a mirror: mirrored first, then moved right. */
+    p.flip = 1;
+    fer_augment_u8(src, H, W, &p, out);
+    for (int y = 0; y < H; y++)
+        for (int x = 2; x < W; x++) {
+            int sy = y + 1 > H - 1 ? H - 1 : y + 1;
+            cr_expect_eq(out[y * W + x], (float)src[sy * W + (W - 1 - (x - 2))], "flip (%d,%d)", x, y);
+        }
+}
+
+/* Bilinear sampling reproduces a linear image exactly, so zooming
+ * v = a*x + b*y + c by s about the centre gives slopes a/s and b/s there. */
+Test(data_augment, zoom_scales_about_the_centre)
+{
+    enum { N = 12 };
+    float src[N * N], out[N * N];
+    for (int y = 0; y < N; y++)
+        for (int x = 0; x < N; x++) src[y * N + x] = 3.0f * x - 2.0f * y + 50.0f;
+    const float c = 0.5f * (N - 1);
+    for (int k = 0; k < 2; k++) {
+        const float zoom = k ? 0.25f : -0.2f, s = 1.0f + zoom;
+        fer_augment_params p = {.zoom = zoom};
+        fer_augment_f32(src, N, N, &p, out);
+        for (int y = 2; y < N - 2; y++)
+            for (int x = 2; x < N - 2; x++) {
+                float want = 3.0f * (c + (x - c) / s) - 2.0f * (c + (y - c) / s) + 50.0f;
+                if (zoom < 0 && (fabsf((x - c) / s) > c || fabsf((y - c) / s) > c)) continue;
+                cr_expect_float_eq(out[y * N + x], want, TOL, "zoom %g (%d,%d)", (double)zoom, x, y);
+            }
+    }
+}
+
+Test(data_augment, zoom_and_shift_draws)
+{
+    fer_augment_opts o = fer_augment_defaults();
+    o.max_zoom = 0.1f;
+    o.max_shift = 3.0f;
+    nn_rng a, b;
+    nn_rng_seed(&a, 9);
+    b = a;
+    fer_augment_params p;
+    float zlo = 1, zhi = -1, slo = 9, shi = -9;
+    for (int i = 0; i < 4000; i++) {
+        fer_augment_draw(&o, &a, &p);
+        /* order: flip, angle, zoom, shift x, shift y */
+        cr_expect_eq(p.flip, (int)(nn_rng_u32(&b) >> 31));
+        cr_expect_eq(p.angle_deg, nn_rng_range(&b, -10.0f, 10.0f));
+        cr_expect_eq(p.zoom, nn_rng_range(&b, -0.1f, 0.1f));
+        cr_expect_eq(p.shift_x, nn_rng_range(&b, -3.0f, 3.0f));
+        cr_expect_eq(p.shift_y, nn_rng_range(&b, -3.0f, 3.0f));
+        zlo = fminf(zlo, p.zoom), zhi = fmaxf(zhi, p.zoom);
+        slo = fminf(slo, fminf(p.shift_x, p.shift_y)), shi = fmaxf(shi, fmaxf(p.shift_x, p.shift_y));
+    }
+    cr_expect(zlo >= -0.1f && zhi <= 0.1f && zlo < -0.09f && zhi > 0.09f, "zoom in [%g, %g]", zlo, zhi);
+    cr_expect(slo >= -3.0f && shi <= 3.0f && slo < -2.9f && shi > 2.9f, "shift in [%g, %g]", slo, shi);
+
+    /* Off, they draw nothing: the paper's recipe draws what it always drew. */
+    fer_augment_opts def = fer_augment_defaults();
+    nn_rng_seed(&a, 9);
+    b = a;
+    fer_augment_draw(&def, &a, &p);
+    cr_expect(p.zoom == 0.0f && p.shift_x == 0.0f && p.shift_y == 0.0f);
+    (void)nn_rng_u32(&b);
+    (void)nn_rng_range(&b, -10.0f, 10.0f);
+    cr_expect_eq(memcmp(&a, &b, sizeof a), 0);
+}
+
+Test(data_augment, zoom_and_shift_option_check)
+{
+    nn_error err;
+    fer_augment_opts o = fer_augment_defaults();
+    o.max_shift = 16.0f;
+    o.max_zoom = 0.5f;
+    cr_expect_eq(fer_augment_check(&o, &err), NN_OK);
+    o.max_shift = 16.5f;
+    cr_expect_eq(fer_augment_check(&o, &err), NN_ERR_ARG);
+    cr_expect(strstr(err.msg, "shift") != NULL, "%s", err.msg);
+    o.max_shift = NAN;
+    cr_expect_eq(fer_augment_check(&o, &err), NN_ERR_ARG);
+    o.max_shift = 0.0f;
+    o.max_zoom = -0.1f;
+    cr_expect_eq(fer_augment_check(&o, &err), NN_ERR_ARG);
+    cr_expect(strstr(err.msg, "zoom") != NULL, "%s", err.msg);
+    o.max_zoom = 0.6f;
+    cr_expect_eq(fer_augment_check(&o, &err), NN_ERR_ARG);
 }

@@ -86,7 +86,7 @@ Test(data_batch, augmentation_then_standardisation)
     cr_assert_eq(fer_standardizer_fit(&st, &ds, NULL, 300, &err), NN_OK);
     uint32_t *idx = iota(300);
     float *out = malloc(300 * HW * sizeof *out);
-    fer_augment_opts flip = {1, 0.0f, 0};
+    fer_augment_opts flip = {.flip = 1, .max_deg = 0.0f, .threads = 0};
     nn_rng rng;
     nn_rng_seed(&rng, 3);
     cr_assert_eq(fer_batch_fill(&ds, idx, 300, &st, &flip, &rng, out, NULL, &err), NN_OK, "%s", err.msg);
@@ -174,7 +174,7 @@ Test(data_batch, argument_errors)
     cr_assert_eq(fer_standardizer_alloc(&small, 4, 4, &err), NN_OK);
     const uint32_t idx[2] = {1, 5};
     float out[2 * HW];
-    fer_augment_opts aug = fer_augment_defaults(), bad = {1, -5.0f, 1}, bad_threads = {1, 5.0f, -1};
+    fer_augment_opts aug = fer_augment_defaults(), bad = {.flip = 1, .max_deg = -5.0f, .threads = 1}, bad_threads = {.flip = 1, .max_deg = 5.0f, .threads = -1};
     nn_rng rng;
     nn_rng_seed(&rng, 1);
     cr_expect_eq(fer_batch_fill(&ds, idx, 2, &st, NULL, NULL, out, NULL, &err), NN_ERR_ARG);

@@ -217,6 +217,18 @@ Test(train, resume_with_other_recipe_is_refused)
     o.lr = 0.5f;
     cr_assert_eq(fer_train_run(&o, NULL, &err), NN_ERR_ARG);
     cr_assert(strstr(err.msg, "different recipe"), "%s", err.msg);
+    cr_assert(strstr(err.msg, "lr 0.01 -> 0.5") && !strstr(err.msg, "batch"), "%s", err.msg);
+    /* the optional augmentations are part of the recipe too */
+    o.lr = opts_for("a", csv, a).lr;
+    o.aug.max_shift = 2.0f;
+    cr_assert_eq(fer_train_run(&o, NULL, &err), NN_ERR_ARG);
+    cr_assert(strstr(err.msg, "shift (none) -> 2"), "%s", err.msg);
+    o.aug.max_shift = 0.0f;
+    o.aug.max_zoom = 0.1f;
+    cr_assert_eq(fer_train_run(&o, NULL, &err), NN_ERR_ARG);
+    cr_assert(strstr(err.msg, "zoom (none) -> 0.1"), "%s", err.msg);
+    o.aug.max_zoom = 0.0f;
+    cr_assert_eq(fer_train_run(&o, NULL, &err), NN_OK, "%s", err.msg);
 }
 
 Test(train, bad_inputs)

@@ -73,9 +73,55 @@ static void make_recipe(const fer_train_opts *o, const char *arch, char *buf, si
              arch, o->batch, o->lr, o->schedule == FER_LR_COSINE ? "cosine" : "constant",
              o->aug.flip, o->aug.max_deg,
              (unsigned long long)o->seed, o->val_split, o->holdout, o->max_rows);
+    size_t len = strlen(buf);
     if (o->schedule == FER_LR_COSINE) { /* the schedule's length is part of the recipe */
-        size_t len = strlen(buf);
         snprintf(buf + len, n - len, " epochs=%d", o->epochs);
+        len = strlen(buf);
+    }
+    /* Named only when on, so checkpoints made before they existed still match. */
+    if (o->aug.max_zoom > 0.0f) {
+        snprintf(buf + len, n - len, " zoom=%g", o->aug.max_zoom);
+        len = strlen(buf);
+    }
+    if (o->aug.max_shift > 0.0f) snprintf(buf + len, n - len, " shift=%g", o->aug.max_shift);
+}
+
+/* Value of field key in a make_recipe string ("" when absent) into out. A
+ * field runs from "key=" to the next word holding '=' (arch has spaces). */
+static void recipe_field(const char *recipe, const char *key, char *out, size_t n)
+{
+    out[0] = 0;
+    const size_t klen = strlen(key);
+    for (const char *p = recipe; *p;) {
+        const char *word_end = strchrnul(p, ' ');
+        if (!strncmp(p, key, klen) && p[klen] == '=') {
+            const char *v = p + klen + 1, *end = word_end;
+            while (*end == ' ') { /* words without '=' continue the value */
+                const char *next = end + 1, *next_end = strchrnul(next, ' ');
+                if (memchr(next, '=', (size_t)(next_end - next))) break;
+                end = next_end;
+            }
+            snprintf(out, n, "%.*s", (int)(end - v), v);
+            return;
+        }
+        p = *word_end ? word_end + 1 : word_end;
+    }
+}
+
+/* "lr 0.01 -> 0.5, shift (none) -> 2": the fields two recipes differ in. */
+static void recipe_diff(const char *was, const char *now, char *out, size_t n)
+{
+    static const char *const keys[] = {"arch", "batch", "lr", "schedule", "flip", "rotate", "seed",
+                                       "val", "holdout", "max_rows", "epochs", "zoom", "shift"};
+    out[0] = 0;
+    for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
+        char a[1024], b[1024];
+        recipe_field(was, keys[k], a, sizeof a);
+        recipe_field(now, keys[k], b, sizeof b);
+        if (!strcmp(a, b)) continue;
+        size_t len = strlen(out);
+        snprintf(out + len, n - len, "%s%s %s -> %s", len ? ", " : "", keys[k], *a ? a : "(none)",
+                 *b ? b : "(none)");
     }
 }
 
@@ -308,10 +354,12 @@ nn_status fer_train_run(const fer_train_opts *o, const fer_train_callbacks *cb, 
             goto done;
         }
         if (strcmp(r.ckpt.train.recipe, recipe) != 0) {
+            char diff[400];
+            recipe_diff(r.ckpt.train.recipe, recipe, diff, sizeof diff);
             st = nn_fail(err, NN_ERR_ARG,
-                         "%s was made with a different recipe; resume with the same options.\n"
-                         "  checkpoint: %s\n  this run:   %s",
-                         ckpt_path, r.ckpt.train.recipe, recipe);
+                         "%s was made with a different recipe (checkpoint -> this run: %s); "
+                         "resume with the same options",
+                         ckpt_path, *diff ? diff : "see the model file's recipe line");
             goto done;
         }
         ts = r.ckpt.train;
@@ -338,10 +386,12 @@ nn_status fer_train_run(const fer_train_opts *o, const fer_train_callbacks *cb, 
         norm = &r.norm;
     }
     if ((st = nn_graph_set_threads(m->graph, o->threads, err))) goto done;
-    info(cb, "network: %zu parameters; batch %d, lr %g (%s), augmentation: flip %s, rotate +-%g deg",
+    info(cb, "network: %zu parameters; batch %d, lr %g (%s), augmentation: flip %s, rotate +-%g deg%s",
          nn_model_param_count(m), o->batch, o->lr,
          o->schedule == FER_LR_COSINE ? "cosine" : "constant", o->aug.flip ? "on" : "off",
-         o->aug.max_deg);
+         o->aug.max_deg, o->aug.max_zoom > 0 || o->aug.max_shift > 0 ? "," : "");
+    if (o->aug.max_zoom > 0 || o->aug.max_shift > 0)
+        info(cb, "  zoom +-%g, shift +-%g px", o->aug.max_zoom, o->aug.max_shift);
 
     const int K = m->n_classes;
     r.val_probs = malloc(((size_t)r.val.n + 1) * K * sizeof *r.val_probs);
