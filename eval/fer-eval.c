@@ -29,7 +29,10 @@ static void usage(FILE *out)
             "                     (default: every row)\n"
             "  -o, --out DIR      also write DIR/report.txt, metrics.json, confusion.csv,\n"
             "                     confusion_normalised.csv and confusion.png (+ confusion.gp)\n"
-            "      --tta          average each image with its mirror (test-time augmentation)\n"
+            "      --tta[=MODE]   test-time augmentation: average the probabilities of\n"
+            "                     views of each face; MODE mirror (default: the image and\n"
+            "                     its mirror) or shifts (those two, each also moved 2 px\n"
+            "                     left, right, up and down: 10 views)\n"
             "      --title TEXT   heatmap title (default: \"<model> on <split>\")\n"
             "  -j, --threads N    threads (default: all cores)\n"
             "      --skip-bad-rows  leave malformed rows out (default: stop at the first)\n"
@@ -58,7 +61,7 @@ int main(int argc, char **argv)
     enum { OPT_TTA = 256, OPT_TITLE, OPT_SKIP };
     static const struct option longopts[] = {
         {"usage", required_argument, 0, 'u'}, {"out", required_argument, 0, 'o'},
-        {"tta", no_argument, 0, OPT_TTA},     {"title", required_argument, 0, OPT_TITLE},
+        {"tta", optional_argument, 0, OPT_TTA},     {"title", required_argument, 0, OPT_TITLE},
         {"threads", required_argument, 0, 'j'}, {"skip-bad-rows", no_argument, 0, OPT_SKIP},
         {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
     int c;
@@ -66,7 +69,10 @@ int main(int argc, char **argv)
         switch (c) {
         case 'u': usage_name = optarg; break;
         case 'o': out_dir = optarg; break;
-        case OPT_TTA: tta = 1; break;
+        case OPT_TTA:
+            tta = fer_tta_parse(optarg);
+            if (tta < 0) return fail("--tta is --tta, --tta=mirror or --tta=shifts");
+            break;
         case OPT_TITLE: title = optarg; break;
         case OPT_SKIP: skip_bad = 1; break;
         case 'j':
@@ -140,7 +146,7 @@ int main(int argc, char **argv)
         goto done;
     }
     double t0 = now_s();
-    if (fer_predict_rows(mf.net, &mf.norm, &ds, idx.idx, idx.n, tta, probs, &err)) {
+    if (fer_predict_rows(mf.net, &mf.norm, &ds, idx.idx, idx.n, (fer_tta)tta, probs, &err)) {
         fprintf(stderr, "fer-eval: %s\n", err.msg);
         goto done;
     }
@@ -157,15 +163,17 @@ int main(int argc, char **argv)
     size_t used = 0;
     for (int i = 0; i < argc && used < sizeof command; i++)
         used += (size_t)snprintf(command + used, sizeof command - used, "%s%s", i ? " " : "", argv[i]);
+    const fer_report_kv tta_mode[] = {{"tta_mode", fer_tta_name((fer_tta)tta)}};
     fer_report_meta meta = {.model_path = model_path, .data_path = data_path,
                             .split = usage_name ? usage_name : "all rows", .tta = tta,
+                            .extra = tta ? tta_mode : NULL, .n_extra = tta ? 1 : 0,
                             .command = command};
     if (fer_report_text(stdout, &m, &meta, 4, &err)) {
         fprintf(stderr, "fer-eval: %s\n", err.msg);
         goto done;
     }
     fprintf(stderr, "fer-eval: %u images in %.2f s (%.0f images/s, %d threads%s)\n", idx.n, secs,
-            idx.n / secs, threads, tta ? ", with mirror TTA" : "");
+            idx.n / secs, threads, tta == FER_TTA_SHIFTS ? ", with 10-view TTA" : tta ? ", with mirror TTA" : "");
 
     if (out_dir) {
         if (mkdir(out_dir, 0777) != 0 && errno != EEXIST) {
@@ -184,7 +192,8 @@ int main(int argc, char **argv)
         if (!title) {
             const char *base = strrchr(model_path, '/');
             snprintf(default_title, sizeof default_title, "%s on %s%s", base ? base + 1 : model_path,
-                     usage_name ? usage_name : "all rows", tta ? " (mirror TTA)" : "");
+                     usage_name ? usage_name : "all rows",
+                     tta == FER_TTA_SHIFTS ? " (10-view TTA)" : tta ? " (mirror TTA)" : "");
             title = default_title;
         }
         snprintf(path, sizeof path, "%s/confusion.png", out_dir);

@@ -110,6 +110,22 @@ Test(eval_cli, writes_reports_that_parse)
     cr_assert_not_null(j);
     cr_assert_eq(cJSON_GetObjectItem(j, "n")->valueint, 20);
     cJSON_Delete(j);
+    /* 10-view TTA: named in the report's metadata */
+    snprintf(cmd, sizeof cmd, "%s --usage PublicTest --tta=shifts -j 1 -o %s %s %s", bin, out,
+             model, csv);
+    cr_assert_eq(run(cmd, err, sizeof err), 0, "%s", err);
+    cr_assert(strstr(err, "10-view TTA"), "%s", err);
+    snprintf(path, sizeof path, "%s/metrics.json", out);
+    f = fopen(path, "r");
+    cr_assert_not_null(f);
+    len = fread(buf, 1, sizeof buf - 1, f);
+    buf[len] = '\0';
+    fclose(f);
+    j = cJSON_Parse(buf);
+    cr_assert_not_null(j);
+    cJSON *mode = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "meta"), "tta_mode");
+    cr_assert(cJSON_IsString(mode) && !strcmp(mode->valuestring, "mirror+shifts"), "%s", buf);
+    cJSON_Delete(j);
     const char *files[] = {"report.txt", "confusion.csv", "confusion_normalised.csv"};
     for (int i = 0; i < 3; i++) {
         snprintf(path, sizeof path, "%s/%s", out, files[i]);
@@ -143,6 +159,7 @@ Test(eval_cli, bad_inputs_fail_clearly)
         {"--usage Validation %s/m.bin %s/d.csv", "Validation"},            /* unknown usage */
         {"--usage Training %s/m.bin %s/nousage.csv", "no Usage column"},   /* no Usage column */
         {"%s/m.bin /nonexistent/d.csv", "/nonexistent/d.csv"},             /* missing data */
+        {"--tta=crops %s/m.bin %s/d.csv", "--tta=shifts"},                 /* unknown TTA */
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char args[512];

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "nn/model.h"
+#include "export/predict.h"
 #include "train/trainer.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -48,7 +49,9 @@ static void usage(FILE *out)
             "      --val SPLIT      validation split (default PublicTest); if the file has\n"
             "                       none, a stratified hold-out of Training is used\n"
             "      --holdout F      fraction held out in that case (default 0.1)\n"
-            "      --tta            validate on each image averaged with its mirror\n"
+            "      --tta[=MODE]     validate with test-time augmentation: each image\n"
+            "                       averaged with its mirror (MODE mirror, the default) or\n"
+            "                       with 10 views (MODE shifts; see fer-eval --help)\n"
             "      --skip-bad-rows  leave malformed rows out (default: stop at the first)\n"
             "      --max-rows N     read only the first N rows (quick experiments)\n"
             "      --arch DESC      network description (default: the paper's DCNN)\n"
@@ -139,7 +142,7 @@ int main(int argc, char **argv)
         {"no-flip", no_argument, 0, OPT_NO_FLIP}, {"rotate", required_argument, 0, OPT_ROTATE},
         {"zoom", required_argument, 0, OPT_ZOOM},   {"shift", required_argument, 0, OPT_SHIFT},
         {"val", required_argument, 0, OPT_VAL},   {"holdout", required_argument, 0, OPT_HOLDOUT},
-        {"tta", no_argument, 0, OPT_TTA},         {"skip-bad-rows", no_argument, 0, OPT_SKIP},
+        {"tta", optional_argument, 0, OPT_TTA},         {"skip-bad-rows", no_argument, 0, OPT_SKIP},
         {"max-rows", required_argument, 0, OPT_MAX_ROWS},
         {"arch", required_argument, 0, OPT_ARCH}, {"resume", no_argument, 0, OPT_RESUME},
         {"summary", no_argument, 0, OPT_SUMMARY}, {"help", no_argument, 0, 'h'},
@@ -176,7 +179,13 @@ int main(int argc, char **argv)
         case OPT_SHIFT: if (parse_float("--shift", optarg, &o.aug.max_shift)) return 2; break;
         case OPT_VAL: o.val_split = optarg; break;
         case OPT_HOLDOUT: if (parse_float("--holdout", optarg, &o.holdout)) return 2; break;
-        case OPT_TTA: o.tta = 1; break;
+        case OPT_TTA:
+            o.tta = fer_tta_parse(optarg);
+            if (o.tta < 0) {
+                fprintf(stderr, "fer-train: --tta is --tta, --tta=mirror or --tta=shifts\n");
+                return 2;
+            }
+            break;
         case OPT_SKIP: o.skip_bad_rows = 1; break;
         case OPT_MAX_ROWS: if (parse_positive("--max-rows", optarg, &v)) return 2; o.max_rows = v; break;
         case OPT_ARCH: o.arch = optarg; break;

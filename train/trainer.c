@@ -180,7 +180,7 @@ static nn_status log_append(char **log, const char *path, const fer_epoch_result
 /* ---- evaluation on the validation rows ------------------------------------------ */
 
 static nn_status evaluate(nn_model *m, const fer_dataset *ds, const fer_indices *val,
-                          const fer_standardizer *norm, int tta, float *probs, double *loss,
+                          const fer_standardizer *norm, fer_tta tta, float *probs, double *loss,
                           double *acc, nn_error *err)
 {
     const int K = m->n_classes;
@@ -303,6 +303,8 @@ nn_status fer_train_run(const fer_train_opts *o, const fer_train_callbacks *cb, 
     if (!o || !o->data_path || !o->out_dir) return nn_fail(err, NN_ERR_ARG, "train: data and output paths are required");
     if (o->epochs < 1 || o->batch < 1 || !(o->lr > 0) || o->threads < 1)
         return nn_fail(err, NN_ERR_ARG, "train: epochs, batch, lr and threads must be positive");
+    if (!fer_tta_views((fer_tta)o->tta))
+        return nn_fail(err, NN_ERR_ARG, "train: unknown test-time augmentation %d", o->tta);
     nn_status st = fer_augment_check(&o->aug, err);
     if (st) return st;
     if (mkdir(o->out_dir, 0777) != 0 && errno != EEXIST)
@@ -475,7 +477,7 @@ nn_status fer_train_run(const fer_train_opts *o, const fer_train_callbacks *cb, 
         fer_epoch_result res = {.epoch = e + 1, .epochs = o->epochs, .lr = lr,
                                 .train_loss = ts.loss_sum / ts.seen,
                                 .train_acc = (double)ts.correct / ts.seen};
-        if ((st = evaluate(m, &r.ds, &r.val, norm, o->tta, r.val_probs, &res.val_loss,
+        if ((st = evaluate(m, &r.ds, &r.val, norm, (fer_tta)o->tta, r.val_probs, &res.val_loss,
                            &res.val_acc, err)))
             goto done;
         ts.seconds += now_s() - t_epoch;

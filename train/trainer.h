@@ -40,7 +40,8 @@ typedef struct {
     fer_augment_opts aug;
     const char *val_split;   /* "PublicTest" (default); if the file lacks it, hold out */
     float holdout;           /* fraction of Training held out when there is no val split */
-    int tta;                 /* validation also averages each image with its mirror */
+    int tta;                 /* validation's test-time augmentation, a fer_tta
+                                (export/predict.h): 0 none, 1 mirror, 2 shifts */
     int skip_bad_rows;
     long max_rows;           /* 0 = all (quick experiments) */
     int resume;              /* continue from out_dir/checkpoint.bin */
