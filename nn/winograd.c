@@ -69,8 +69,9 @@ nn_winograd_dims nn_winograd_adjoint_dims(const nn_winograd_dims *d)
 
 /* The transforms run over channel vectors. GCC's vector extension gives the
  * widest registers the target has (-march=native: AVX-512) where its
- * auto-vectoriser would stop at 256 bits; aligned(4) lets the vectors load
- * from any float address. */
+ * auto-vectoriser would stop at 256 bits. vec is a value (naturally aligned,
+ * so the compiler may spill it with aligned moves); memory is read and
+ * written only through vec_mem, whose aligned(4) allows any float address. */
 #if defined(__AVX512F__)
 #define VLEN 16
 #elif defined(__AVX__)
@@ -78,23 +79,29 @@ nn_winograd_dims nn_winograd_adjoint_dims(const nn_winograd_dims *d)
 #else
 #define VLEN 4
 #endif
-typedef float vec __attribute__((vector_size(VLEN * sizeof(float)), aligned(4)));
-typedef int ivec __attribute__((vector_size(VLEN * sizeof(int)), aligned(4)));
+typedef float vec __attribute__((vector_size(VLEN * sizeof(float))));
+typedef float vec_mem __attribute__((vector_size(VLEN * sizeof(float)), aligned(4)));
+typedef int ivec __attribute__((vector_size(VLEN * sizeof(int))));
 
 /* n of VLEN lanes (the last chunk of a channel count that is no multiple of
  * VLEN); the others read as 0 and are not written. */
 static inline vec load_lanes(const float *p, int n)
 {
-    if (n == VLEN) return *(const vec *)p;
-    vec v = {0};
-    memcpy(&v, p, (size_t)n * sizeof(float));
-    return v;
+    if (n == VLEN) return *(const vec_mem *)p;
+    float part[VLEN] = {0};
+    memcpy(part, p, (size_t)n * sizeof(float));
+    return *(const vec_mem *)part;
 }
 
 static inline void store_lanes(float *p, vec v, int n)
 {
-    if (n == VLEN) *(vec *)p = v;
-    else memcpy(p, &v, (size_t)n * sizeof(float));
+    if (n == VLEN) {
+        *(vec_mem *)p = v;
+        return;
+    }
+    float part[VLEN];
+    *(vec_mem *)part = v;
+    memcpy(p, part, (size_t)n * sizeof(float));
 }
 
 static inline vec relu_vec(vec v)
