@@ -79,7 +79,7 @@ typedef struct nn_node {
     /* op attributes */
     nn_padding padding;       /* conv2d */
     nn_activation activation; /* conv2d, dense: fused activation on the output */
-    float rate;               /* dropout */
+    float rate;               /* dropout; softmax_xent: label smoothing */
 
     /* what backward needs from forward (max-pool argmax, dropout mask,
      * softmax probabilities), sized once by nn_graph_alloc */
@@ -114,6 +114,10 @@ nn_node *nn_flatten(nn_graph *g, nn_node *x);
 nn_node *nn_dense(nn_graph *g, nn_node *x, nn_node *w, nn_node *b, nn_activation act);
 nn_node *nn_add(nn_graph *g, nn_node *a, nn_node *b);
 nn_node *nn_softmax_xent(nn_graph *g, nn_node *logits);
+/* Label smoothing for a softmax_xent node: the target puts 1 - eps + eps/K on
+ * the label and eps/K on every other class (default 0: one-hot).
+ * NN_ERR_ARG unless 0 <= eps < 1. */
+nn_status nn_softmax_xent_set_smoothing(nn_node *loss, float eps, nn_error *err);
 
 /* Renames a node (names label summaries and saved files). */
 void nn_node_set_name(nn_node *n, const char *name);

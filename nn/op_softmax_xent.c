@@ -1,10 +1,12 @@
 /* Softmax fused with categorical cross-entropy over integer labels.
  *
- *   logits (B,K), labels (B) in 0..K-1  ->  loss = -(1/B) sum_b log p[b, label_b]
+ *   logits (B,K), labels (B) in 0..K-1  ->  loss = -(1/B) sum_b sum_k q[b,k] log p[b,k]
+ *   q = onehot(label), or with label smoothing eps (Szegedy et al. 2016)
+ *   q = (1 - eps) onehot(label) + eps / K.
  *   p = softmax(logits) computed as exp(z - max z) / sum, and
- *   log p[y] = z_y - max z - log(sum exp(z - max z)), so no exp overflows and no
+ *   log p[k] = z_k - max z - log(sum exp(z - max z)), so no exp overflows and no
  *   log(0) appears however confident the logits.
- *   dlogits = dloss * (p - onehot(label)) / B
+ *   dlogits = dloss * (p - q) / B
  *
  * The probabilities are kept (scratch) for backward and for accuracy.
  */
@@ -35,7 +37,15 @@ static void xent_forward(nn_graph *g, nn_node *n)
         int y = g->labels ? g->labels[b] : -1;
         /* A missing or out-of-range label is a caller bug; it contributes a
          * NaN loss rather than reading out of bounds, so it cannot go unseen. */
-        total += (y >= 0 && y < K) ? -((double)z[y] - max - log(sum)) : NAN;
+        if (y < 0 || y >= K) {
+            total = NAN;
+            continue;
+        }
+        const double log_sum = log(sum), eps = n->rate;
+        double loss = -(1.0 - eps) * ((double)z[y] - max - log_sum);
+        if (eps > 0)
+            for (int k = 0; k < K; k++) loss -= eps / K * ((double)z[k] - max - log_sum);
+        total += loss;
     }
     n->value[0] = (float)(total / B);
 }
@@ -47,11 +57,12 @@ static void xent_backward(nn_graph *g, nn_node *n)
     const int B = g->batch, K = zn->shape[1];
     const float *p = n->scratch;
     const float scale = n->grad[0] / (float)B;
+    const float off = n->rate / (float)K, on = 1.0f - n->rate + off; /* q for k != y, k == y */
     int acc = nn_grad_accumulate(zn);
     for (int b = 0; b < B; b++) {
         int y = g->labels ? g->labels[b] : -1;
         for (int k = 0; k < K; k++) {
-            float d = scale * (p[(size_t)b * K + k] - (k == y ? 1.0f : 0.0f));
+            float d = scale * (p[(size_t)b * K + k] - (k == y ? on : off));
             float *dz = zn->grad + (size_t)b * K + k;
             *dz = acc ? *dz + d : d;
         }
@@ -76,6 +87,16 @@ nn_node *nn_softmax_xent(nn_graph *g, nn_node *logits)
     n->shape[0] = 1;
     n->size = 1;
     return n;
+}
+
+nn_status nn_softmax_xent_set_smoothing(nn_node *loss, float eps, nn_error *err)
+{
+    if (!loss || loss->op != NN_OP_SOFTMAX_XENT)
+        return nn_fail(err, NN_ERR_ARG, "label smoothing: not a softmax_xent node");
+    if (!(eps >= 0.0f && eps < 1.0f))
+        return nn_fail(err, NN_ERR_ARG, "label smoothing %g is not in [0, 1)", (double)eps);
+    loss->rate = eps;
+    return NN_OK;
 }
 
 const float *nn_softmax_xent_probs(const nn_node *n)

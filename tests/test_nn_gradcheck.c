@@ -282,6 +282,36 @@ Test(gradcheck, softmax_xent)
     nn_graph_free(g);
 }
 
+/* Label smoothing: the loss against the smoothed target computed here from
+ * the probabilities, and its gradient by finite differences. */
+Test(gradcheck, softmax_xent_label_smoothing)
+{
+    nn_graph *g = nn_graph_create();
+    nn_node *z = nn_input(g, "z", 5, 0, 0, 1);
+    nn_node *loss = nn_softmax_xent(g, z);
+    cr_assert_eq(nn_graph_alloc(g, 3, NN_WITH_GRADS, NULL), NN_OK);
+    nn_error err = {0};
+    cr_assert_eq(nn_softmax_xent_set_smoothing(loss, 0.2f, &err), NN_OK, "%s", err.msg);
+    nn_rng rng;
+    nn_rng_seed(&rng, 9);
+    fill(z, &rng, -3, 3);
+    int32_t labels[3] = {4, 0, 2};
+    nn_graph_set_labels(g, labels);
+    nn_graph_forward(g);
+    const float *p = nn_softmax_xent_probs(loss);
+    double want = 0;
+    for (int b = 0; b < 3; b++)
+        for (int k = 0; k < 5; k++)
+            want -= ((k == labels[b] ? 0.8 : 0.0) + 0.2 / 5) * log((double)p[b * 5 + k]) / 3;
+    cr_expect(fabs(nn_value(loss)[0] - want) < 1e-5, "loss %g, by hand %g", nn_value(loss)[0], want);
+    check(g, loss, z, "softmax_xent with label smoothing wrt logits");
+
+    cr_expect_eq(nn_softmax_xent_set_smoothing(loss, 1.0f, &err), NN_ERR_ARG);
+    cr_expect_eq(nn_softmax_xent_set_smoothing(loss, -0.1f, &err), NN_ERR_ARG);
+    cr_expect_eq(nn_softmax_xent_set_smoothing(z, 0.1f, &err), NN_ERR_ARG);
+    nn_graph_free(g);
+}
+
 /* The paper's layer types composed: conv-relu, conv(same), pool, dropout,
  * flatten, dense-relu, dense, softmax cross-entropy. */
 Test(gradcheck, composed_network)

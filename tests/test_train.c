@@ -140,6 +140,29 @@ Test(train, learns_and_writes_outputs)
     fer_model_file_free(&mf);
 }
 
+/* The recipe options beyond the paper's still learn the easy classes, and the
+ * model file records them. */
+Test(train, learns_with_smoothing_zoom_shift_and_tta)
+{
+    char csv[300], out[300];
+    fer_train_opts o = opts_for("s", csv, out);
+    o.epochs = 12;
+    o.label_smoothing = 0.1f;
+    o.aug.max_zoom = 0.1f;
+    o.aug.max_shift = 1.0f;
+    o.tta = 2;
+    o.schedule = FER_LR_COSINE;
+    nn_error err = {0};
+    cr_assert_eq(fer_train_run(&o, NULL, &err), NN_OK, "%s", err.msg);
+    fer_model_file mf;
+    char path[400];
+    snprintf(path, sizeof path, "%s/checkpoint.bin", out);
+    cr_assert_eq(fer_model_load(path, 1, NN_NO_GRADS, &mf, &err), NN_OK, "%s", err.msg);
+    cr_assert(strstr(mf.train.recipe, "zoom=0.1 shift=1 label_smoothing=0.1"), "%s", mf.train.recipe);
+    cr_assert_geq(mf.train.best_val_acc, 0.9, "best validation accuracy %g", mf.train.best_val_acc);
+    fer_model_file_free(&mf);
+}
+
 Test(train, same_seed_same_weights_and_other_seed_differs)
 {
     char csv[300], a[300], b[300], c[300];
@@ -228,6 +251,10 @@ Test(train, resume_with_other_recipe_is_refused)
     cr_assert_eq(fer_train_run(&o, NULL, &err), NN_ERR_ARG);
     cr_assert(strstr(err.msg, "zoom (none) -> 0.1"), "%s", err.msg);
     o.aug.max_zoom = 0.0f;
+    o.label_smoothing = 0.1f;
+    cr_assert_eq(fer_train_run(&o, NULL, &err), NN_ERR_ARG);
+    cr_assert(strstr(err.msg, "label_smoothing (none) -> 0.1"), "%s", err.msg);
+    o.label_smoothing = 0.0f;
     cr_assert_eq(fer_train_run(&o, NULL, &err), NN_OK, "%s", err.msg);
 }
 

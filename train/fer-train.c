@@ -46,6 +46,9 @@ static void usage(FILE *out)
             "      --zoom Z         random zoom by 1+z, z in [-Z, Z] (default 0 = off; <= 0.5)\n"
             "      --shift PX       random shift in [-PX, PX] pixels along each axis\n"
             "                       (default 0 = off; <= 16)\n"
+            "      --label-smoothing E\n"
+            "                       train towards 1-E+E/K on the label and E/K on the\n"
+            "                       other K-1 classes (default 0: one-hot)\n"
             "      --val SPLIT      validation split (default PublicTest); if the file has\n"
             "                       none, a stratified hold-out of Training is used\n"
             "      --holdout F      fraction held out in that case (default 0.1)\n"
@@ -132,7 +135,7 @@ int main(int argc, char **argv)
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     o.threads = cores > 0 ? (int)cores : 1;
     int summary = 0;
-    enum { OPT_LR = 256, OPT_SCHEDULE, OPT_NO_FLIP, OPT_ROTATE, OPT_ZOOM, OPT_SHIFT, OPT_VAL, OPT_HOLDOUT, OPT_TTA,
+    enum { OPT_LR = 256, OPT_SCHEDULE, OPT_NO_FLIP, OPT_ROTATE, OPT_ZOOM, OPT_SHIFT, OPT_SMOOTH, OPT_VAL, OPT_HOLDOUT, OPT_TTA,
            OPT_SKIP, OPT_MAX_ROWS, OPT_ARCH, OPT_RESUME, OPT_SUMMARY };
     static const struct option longopts[] = {
         {"out", required_argument, 0, 'o'},       {"epochs", required_argument, 0, 'e'},
@@ -141,6 +144,7 @@ int main(int argc, char **argv)
         {"seed", required_argument, 0, 's'},      {"threads", required_argument, 0, 'j'},
         {"no-flip", no_argument, 0, OPT_NO_FLIP}, {"rotate", required_argument, 0, OPT_ROTATE},
         {"zoom", required_argument, 0, OPT_ZOOM},   {"shift", required_argument, 0, OPT_SHIFT},
+        {"label-smoothing", required_argument, 0, OPT_SMOOTH},
         {"val", required_argument, 0, OPT_VAL},   {"holdout", required_argument, 0, OPT_HOLDOUT},
         {"tta", optional_argument, 0, OPT_TTA},         {"skip-bad-rows", no_argument, 0, OPT_SKIP},
         {"max-rows", required_argument, 0, OPT_MAX_ROWS},
@@ -177,6 +181,9 @@ int main(int argc, char **argv)
         case OPT_ROTATE: if (parse_float("--rotate", optarg, &o.aug.max_deg)) return 2; break;
         case OPT_ZOOM: if (parse_float("--zoom", optarg, &o.aug.max_zoom)) return 2; break;
         case OPT_SHIFT: if (parse_float("--shift", optarg, &o.aug.max_shift)) return 2; break;
+        case OPT_SMOOTH:
+            if (parse_float("--label-smoothing", optarg, &o.label_smoothing)) return 2;
+            break;
         case OPT_VAL: o.val_split = optarg; break;
         case OPT_HOLDOUT: if (parse_float("--holdout", optarg, &o.holdout)) return 2; break;
         case OPT_TTA:

@@ -83,7 +83,11 @@ static void make_recipe(const fer_train_opts *o, const char *arch, char *buf, si
         snprintf(buf + len, n - len, " zoom=%g", o->aug.max_zoom);
         len = strlen(buf);
     }
-    if (o->aug.max_shift > 0.0f) snprintf(buf + len, n - len, " shift=%g", o->aug.max_shift);
+    if (o->aug.max_shift > 0.0f) {
+        snprintf(buf + len, n - len, " shift=%g", o->aug.max_shift);
+        len = strlen(buf);
+    }
+    if (o->label_smoothing > 0.0f) snprintf(buf + len, n - len, " label_smoothing=%g", o->label_smoothing);
 }
 
 /* Value of field key in a make_recipe string ("" when absent) into out. A
@@ -112,7 +116,8 @@ static void recipe_field(const char *recipe, const char *key, char *out, size_t 
 static void recipe_diff(const char *was, const char *now, char *out, size_t n)
 {
     static const char *const keys[] = {"arch", "batch", "lr", "schedule", "flip", "rotate", "seed",
-                                       "val", "holdout", "max_rows", "epochs", "zoom", "shift"};
+                                       "val", "holdout", "max_rows", "epochs", "zoom", "shift",
+                                       "label_smoothing"};
     out[0] = 0;
     for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
         char a[1024], b[1024];
@@ -303,6 +308,9 @@ nn_status fer_train_run(const fer_train_opts *o, const fer_train_callbacks *cb, 
     if (!o || !o->data_path || !o->out_dir) return nn_fail(err, NN_ERR_ARG, "train: data and output paths are required");
     if (o->epochs < 1 || o->batch < 1 || !(o->lr > 0) || o->threads < 1)
         return nn_fail(err, NN_ERR_ARG, "train: epochs, batch, lr and threads must be positive");
+    if (!(o->label_smoothing >= 0.0f && o->label_smoothing < 1.0f))
+        return nn_fail(err, NN_ERR_ARG, "train: label smoothing %g is not in [0, 1)",
+                       (double)o->label_smoothing);
     if (!fer_tta_views((fer_tta)o->tta))
         return nn_fail(err, NN_ERR_ARG, "train: unknown test-time augmentation %d", o->tta);
     nn_status st = fer_augment_check(&o->aug, err);
@@ -388,12 +396,16 @@ nn_status fer_train_run(const fer_train_opts *o, const fer_train_callbacks *cb, 
         norm = &r.norm;
     }
     if ((st = nn_graph_set_threads(m->graph, o->threads, err))) goto done;
+    if ((st = nn_softmax_xent_set_smoothing(m->loss, o->label_smoothing, err))) goto done;
     info(cb, "network: %zu parameters; batch %d, lr %g (%s), augmentation: flip %s, rotate +-%g deg%s",
          nn_model_param_count(m), o->batch, o->lr,
          o->schedule == FER_LR_COSINE ? "cosine" : "constant", o->aug.flip ? "on" : "off",
          o->aug.max_deg, o->aug.max_zoom > 0 || o->aug.max_shift > 0 ? "," : "");
     if (o->aug.max_zoom > 0 || o->aug.max_shift > 0)
         info(cb, "  zoom +-%g, shift +-%g px", o->aug.max_zoom, o->aug.max_shift);
+    if (o->label_smoothing > 0)
+        info(cb, "label smoothing %g (train_loss is against the smoothed targets, val_loss is not)",
+             o->label_smoothing);
 
     const int K = m->n_classes;
     r.val_probs = malloc(((size_t)r.val.n + 1) * K * sizeof *r.val_probs);

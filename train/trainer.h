@@ -38,6 +38,8 @@ typedef struct {
     uint64_t seed;
     int threads;
     fer_augment_opts aug;
+    float label_smoothing;   /* 0 (default): one-hot targets; eps: see
+                                nn_softmax_xent_set_smoothing */
     const char *val_split;   /* "PublicTest" (default); if the file lacks it, hold out */
     float holdout;           /* fraction of Training held out when there is no val split */
     int tta;                 /* validation's test-time augmentation, a fer_tta
