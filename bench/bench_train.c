@@ -1,6 +1,6 @@
 /* Training and inference speed of the paper's DCNN on random data.
  *
- *   build/bench/bench_train [--threads N] [--steps N] [--batch N]
+ *   build/bench/bench_train [--threads N] [--steps N] [--batch N] [--winograd 0|2|4]
  *
  * Prints one line "key value" per figure so scripts/bench.sh can tabulate:
  * training images/s (batch 64, Adam, dropout on), single-image inference
@@ -31,11 +31,12 @@ static int cmp_double(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-    int threads = 1, steps = 10, batch = 64, infer_reps = 200;
+    int threads = 1, steps = 10, batch = 64, infer_reps = 200, winograd = 4;
     static const struct option opts[] = {{"threads", required_argument, 0, 't'},
                                          {"steps", required_argument, 0, 's'},
                                          {"batch", required_argument, 0, 'b'},
                                          {"infer", required_argument, 0, 'i'},
+                                         {"winograd", required_argument, 0, 'w'},
                                          {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -43,6 +44,7 @@ int main(int argc, char **argv)
         else if (c == 's') steps = atoi(optarg);
         else if (c == 'b') batch = atoi(optarg);
         else if (c == 'i') infer_reps = atoi(optarg);
+        else if (c == 'w') winograd = atoi(optarg);
         else return 2;
     }
     if (threads < 1 || steps < 1 || batch < 1 || infer_reps < 1) {
@@ -58,6 +60,7 @@ int main(int argc, char **argv)
     nn_rng_seed(&rng, 1);
     nn_model_init_glorot(m, &rng);
     if (nn_graph_set_threads(m->graph, threads, NULL)) abort();
+    if (nn_graph_set_winograd(m->graph, winograd, &err)) goto fail;
     nn_graph_set_rng(m->graph, &rng);
     nn_adam adam;
     if (nn_adam_init(&adam, nn_model_param_count(m), &err)) goto fail;
@@ -98,6 +101,7 @@ int main(int argc, char **argv)
     nn_model *im = nn_model_create(&arch, batch, NN_NO_GRADS, &err);
     if (!im) goto fail;
     if (nn_graph_set_threads(im->graph, threads, NULL)) abort();
+    if (nn_graph_set_winograd(im->graph, winograd, &err)) goto fail;
     float *probs = malloc((size_t)batch * 7 * sizeof *probs);
     if (!probs) return 1;
     nn_model_predict(im, x, 1, probs, &err);

@@ -40,6 +40,7 @@ nn_graph *nn_graph_create(void)
     nn_graph *g = calloc(1, sizeof *g);
     if (!g) return NULL;
     g->threads = 1;
+    g->winograd_max_m = 4;
     nn_rng_seed(&g->rng, 0);
     return g;
 }
@@ -274,6 +275,14 @@ void nn_graph_set_rng(nn_graph *g, const nn_rng *rng) { g->rng = *rng; }
 nn_rng nn_graph_rng(const nn_graph *g) { return g->rng; }
 void nn_graph_freeze_masks(nn_graph *g, int frozen) { g->masks_frozen = frozen != 0; }
 void nn_graph_set_labels(nn_graph *g, const int32_t *labels) { g->labels = labels; }
+
+nn_status nn_graph_set_winograd(nn_graph *g, int max_m, nn_error *err)
+{
+    if (!g || (max_m != 0 && max_m != 2 && max_m != 4))
+        return nn_fail(err, NN_ERR_ARG, "winograd tile size %d is not 0, 2 or 4", max_m);
+    g->winograd_max_m = max_m;
+    return NN_OK;
+}
 
 nn_status nn_graph_set_threads(nn_graph *g, int threads, nn_error *err)
 {

@@ -144,6 +144,13 @@ void nn_graph_freeze_masks(nn_graph *g, int frozen);
 /* Threads for OpenMP loops and BLAS (>= 1). Results are bit-identical for a
  * given thread count. May grow the per-thread workspace (NN_ERR_NOMEM). */
 nn_status nn_graph_set_threads(nn_graph *g, int threads, nn_error *err);
+/* How 3x3 convolutions with 8+ input channels run their forward pass and
+ * input gradient: 4 (default) Winograd F(4x4,3x3) where it needs fewer
+ * multiplies than F(2x2,3x3), else F(2x2); 2: F(2x2) only; 0: im2col + GEMM
+ * (exact up to the GEMM's summation order; slower). F(4x4) rounds a few
+ * times more than F(2x2) (about 1e-6 relative; nn/winograd.h). May be
+ * changed at any time. NN_ERR_ARG for other values. */
+nn_status nn_graph_set_winograd(nn_graph *g, int max_m, nn_error *err);
 /* Integer class labels (batch of them) read by softmax_xent; not copied. */
 void nn_graph_set_labels(nn_graph *g, const int32_t *labels);
 

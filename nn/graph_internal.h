@@ -25,6 +25,7 @@ struct nn_graph {
     int training;
     int masks_frozen;
     int threads;
+    int winograd_max_m; /* 3x3 convolutions: 0 im2col, 2 F(2x2), 4 F(4x4) where cheaper */
     nn_rng rng;
     const int32_t *labels;
 

@@ -54,55 +54,71 @@ static conv_dims dims_of(const nn_node *n)
     return d;
 }
 
-/* Inference uses Winograd F(2x2,3x3) for 3x3 kernels (nn/winograd.h). With
- * few input channels its GEMMs are too thin to gain (the first layer has one). */
-static int use_winograd(const conv_dims *d) { return d->KH == 3 && d->KW == 3 && d->C >= 8; }
+/* 3x3 kernels use Winograd F(2x2,3x3) or F(4x4,3x3) (nn/winograd.h) for the
+ * forward pass and the input gradient. With few input channels its GEMMs are
+ * too thin to gain (the first layer has one). */
+static int winograd_shape(const conv_dims *d) { return d->KH == 3 && d->KW == 3 && d->C >= 8; }
 
-static nn_winograd_dims winograd_dims(const conv_dims *d)
+static int use_winograd(const nn_graph *g, const conv_dims *d)
 {
-    return (nn_winograd_dims){d->H, d->W, d->C, d->F, d->OH, d->OW, d->pad_top, d->pad_left};
+    return g->winograd_max_m && winograd_shape(d);
 }
 
-/* Per thread: a col block, dw and db partial sums; or Winograd's buffers. */
+static nn_winograd_dims winograd_dims(const conv_dims *d, int max_m)
+{
+    return nn_winograd_make_dims(d->H, d->W, d->C, d->F, d->OH, d->OW, d->pad_top, d->pad_left,
+                                 max_m);
+}
+
+/* Per thread: a col block, dw and db partial sums; or Winograd's buffers for
+ * either tile size (nn_graph_set_winograd may change it after allocation). */
 static size_t conv_workspace(const nn_node *n, int batch)
 {
     conv_dims d = dims_of(n);
-    size_t gemm = (size_t)d.block * d.K + (size_t)d.K * d.F + (size_t)d.F;
-    if (!use_winograd(&d)) return gemm;
-    nn_winograd_dims wd = winograd_dims(&d), adj = nn_winograd_adjoint_dims(&wd);
-    size_t wino = nn_winograd_workspace(&wd), wino_adj = nn_winograd_workspace(&adj);
-    if (wino_adj > wino) wino = wino_adj;
-    return wino > gemm ? wino : gemm;
+    size_t need = (size_t)d.block * d.K + (size_t)d.K * d.F + (size_t)d.F;
+    if (!winograd_shape(&d)) return need;
+    for (int max_m = 2; max_m <= 4; max_m += 2) {
+        nn_winograd_dims wd = winograd_dims(&d, max_m), adj = nn_winograd_adjoint_dims(&wd);
+        size_t fwd = nn_winograd_workspace(&wd), bwd = nn_winograd_workspace(&adj);
+        if (fwd > need) need = fwd;
+        if (bwd > need) need = bwd;
+    }
+    return need;
 }
 
-/* Node scratch for Winograd: the transformed kernel U (16*C*F) and the
- * kernel it was made from (9*C*F), so U is rebuilt only when weights change;
- * then the input gradient's U (16*C*F) and room to build it (9*C*F). */
+/* Node scratch for Winograd, in units of C*F floats: the transformed kernel U
+ * (up to 36) at 0 and the kernel it was made from (9) at 36, so U is rebuilt
+ * only when weights change; then the input gradient's U (up to 36) at 45 and
+ * room to build it (9) at 81. */
+enum { SCRATCH_U = 0, SCRATCH_MADE_FROM = 36, SCRATCH_ADJ_U = 45, SCRATCH_ADJ_TMP = 81, SCRATCH_END = 90 };
+_Static_assert(SCRATCH_MADE_FROM == NN_WINOGRAD_MAX_POINTS, "scratch layout");
+
 static size_t conv_scratch(const nn_node *n, int batch)
 {
     conv_dims d = dims_of(n);
-    return use_winograd(&d) ? (size_t)50 * d.C * d.F * sizeof(float) : 0;
+    return winograd_shape(&d) ? (size_t)SCRATCH_END * d.C * d.F * sizeof(float) : 0;
 }
 
 static void conv_forward_winograd(nn_graph *g, nn_node *n, const conv_dims *d)
 {
-    const nn_winograd_dims wd = winograd_dims(d);
+    const nn_winograd_dims wd = winograd_dims(d, g->winograd_max_m);
     const size_t stride = g->workspace_per_thread;
-    const size_t tiles = (size_t)g->batch * nn_winograd_tiles(&wd);
-    const long blocks = (long)((tiles + NN_WINOGRAD_TILES - 1) / NN_WINOGRAD_TILES);
-    float *u = n->scratch, *made_from = u + (size_t)16 * d->C * d->F;
+    const size_t tiles = (size_t)g->batch * nn_winograd_tiles(&wd), T = nn_winograd_block_tiles(&wd);
+    const long blocks = (long)((tiles + T - 1) / T);
+    float *u = (float *)n->scratch + (size_t)SCRATCH_U * d->C * d->F;
+    float *made_from = (float *)n->scratch + (size_t)SCRATCH_MADE_FROM * d->C * d->F;
     const size_t kernel_bytes = (size_t)9 * d->C * d->F * sizeof(float);
-    if (!n->scratch_valid || memcmp(made_from, n->inputs[1]->value, kernel_bytes) != 0) {
+    /* scratch_valid: the m that U was made for (0: none yet) */
+    if (n->scratch_valid != wd.m || memcmp(made_from, n->inputs[1]->value, kernel_bytes) != 0) {
         nn_winograd_kernel_transform(&wd, n->inputs[1]->value, u);
         memcpy(made_from, n->inputs[1]->value, kernel_bytes);
-        n->scratch_valid = 1;
+        n->scratch_valid = wd.m;
     }
     const float *x = n->inputs[0]->value, *b = n->inputs[2]->value;
     const int relu = n->activation == NN_ACT_RELU;
 #pragma omp parallel for num_threads(g->threads) schedule(static)
     for (long k = 0; k < blocks; k++) {
-        const size_t t0 = (size_t)k * NN_WINOGRAD_TILES;
-        const size_t t1 = t0 + NN_WINOGRAD_TILES < tiles ? t0 + NN_WINOGRAD_TILES : tiles;
+        const size_t t0 = (size_t)k * T, t1 = t0 + T < tiles ? t0 + T : tiles;
         nn_winograd_forward_tiles(&wd, x, u, b, relu, 0, t0, t1,
                                   g->workspace + stride * (size_t)omp_get_thread_num(), n->value);
     }
@@ -192,7 +208,7 @@ static size_t thread_stride(const nn_graph *g)
 static void conv_forward(nn_graph *g, nn_node *n)
 {
     const conv_dims d = dims_of(n);
-    if (use_winograd(&d)) {
+    if (use_winograd(g, &d)) {
         conv_forward_winograd(g, n, &d);
         return;
     }
@@ -223,18 +239,18 @@ static void conv_forward(nn_graph *g, nn_node *n)
  * convolution is itself one (nn/winograd.h). Overwrites dx unless accumulate. */
 static void conv_input_grad_winograd(nn_graph *g, nn_node *n, const conv_dims *d, int accumulate)
 {
-    const nn_winograd_dims wd = winograd_dims(d), adj = nn_winograd_adjoint_dims(&wd);
-    float *u = (float *)n->scratch + (size_t)25 * d->C * d->F, *tmp = u + (size_t)16 * d->C * d->F;
+    const nn_winograd_dims wd = winograd_dims(d, g->winograd_max_m), adj = nn_winograd_adjoint_dims(&wd);
+    float *u = (float *)n->scratch + (size_t)SCRATCH_ADJ_U * d->C * d->F;
+    float *tmp = (float *)n->scratch + (size_t)SCRATCH_ADJ_TMP * d->C * d->F;
     nn_winograd_kernel_transform_adjoint(&wd, n->inputs[1]->value, tmp, u);
     const size_t stride = g->workspace_per_thread;
-    const size_t tiles = (size_t)g->batch * nn_winograd_tiles(&adj);
-    const long blocks = (long)((tiles + NN_WINOGRAD_TILES - 1) / NN_WINOGRAD_TILES);
+    const size_t tiles = (size_t)g->batch * nn_winograd_tiles(&adj), T = nn_winograd_block_tiles(&adj);
+    const long blocks = (long)((tiles + T - 1) / T);
     const float *dy = n->grad;
     float *dx = n->inputs[0]->grad;
 #pragma omp parallel for num_threads(g->threads) schedule(static)
     for (long k = 0; k < blocks; k++) {
-        const size_t t0 = (size_t)k * NN_WINOGRAD_TILES;
-        const size_t t1 = t0 + NN_WINOGRAD_TILES < tiles ? t0 + NN_WINOGRAD_TILES : tiles;
+        const size_t t0 = (size_t)k * T, t1 = t0 + T < tiles ? t0 + T : tiles;
         nn_winograd_forward_tiles(&adj, dy, u, NULL, 0, accumulate, t0, t1,
                                   g->workspace + stride * (size_t)omp_get_thread_num(), dx);
     }
@@ -250,7 +266,7 @@ static void conv_backward(nn_graph *g, nn_node *n)
     const float *x = xn->value, *y = n->value;
     const int want_dw = wn->grad != NULL, want_db = bn->grad != NULL, want_dx = xn->grad != NULL;
     /* 3x3 kernels get dx from Winograd after dw and db; others from col2im, in the same pass. */
-    const int dx_by_winograd = want_dx && use_winograd(&d);
+    const int dx_by_winograd = want_dx && use_winograd(g, &d);
     const int dx_by_col2im = want_dx && !dx_by_winograd;
     if (dx_by_col2im && !nn_grad_accumulate(xn)) memset(xn->grad, 0, xn->size * sizeof(float));
     const int T = g->threads;
