@@ -187,19 +187,22 @@ input_chunk4(const float *restrict d, size_t row_stride, size_t C, float *restri
     }
 }
 
+static inline __attribute__((always_inline)) void
+input_chunk(int m, const float *restrict d, size_t row_stride, size_t C, float *restrict v, size_t ks,
+            int n)
+{
+    if (m == 4) input_chunk4(d, row_stride, C, v, ks, n);
+    else input_chunk2(d, row_stride, C, v, ks, n);
+}
+
 /* V[k][c] = (B^T d B)[k] for one tile whose input d[i][j][0..C) starts at d,
  * rows row_stride floats apart, pixels C apart; V's rows are ks apart. */
 static void input_transform(int m, const float *restrict d, size_t row_stride, int C,
                             float *restrict v, size_t ks)
 {
     int c = 0;
-    if (m == 4) {
-        for (; c + VLEN <= C; c += VLEN) input_chunk4(d + c, row_stride, (size_t)C, v + c, ks, VLEN);
-        if (c < C) input_chunk4(d + c, row_stride, (size_t)C, v + c, ks, C - c);
-        return;
-    }
-    for (; c + VLEN <= C; c += VLEN) input_chunk2(d + c, row_stride, (size_t)C, v + c, ks, VLEN);
-    if (c < C) input_chunk2(d + c, row_stride, (size_t)C, v + c, ks, C - c);
+    for (; c + VLEN <= C; c += VLEN) input_chunk(m, d + c, row_stride, (size_t)C, v + c, ks, VLEN);
+    if (c < C) input_chunk(m, d + c, row_stride, (size_t)C, v + c, ks, C - c);
 }
 
 /* m x m output vectors of one chunk: bias (then ReLU) and store, or add. */
@@ -269,6 +272,14 @@ output_chunk4(const float *restrict m, size_t ks, size_t F, const float *restric
     store_tile(4, out, y, row_stride, F, bias, relu, accumulate, n);
 }
 
+static inline __attribute__((always_inline)) void
+output_chunk(int mt, const float *restrict m, size_t ks, size_t F, const float *restrict bias,
+             int relu, int accumulate, float *restrict y, size_t row_stride, int n)
+{
+    if (mt == 4) output_chunk4(m, ks, F, bias, relu, accumulate, y, row_stride, n);
+    else output_chunk2(m, ks, F, bias, relu, accumulate, y, row_stride, n);
+}
+
 /* One m x m output tile from its M ((m+2)^2 matrices ks floats apart):
  * y = A^T M A + bias (then ReLU), or with accumulate y += A^T M A.
  * y[i][j][0..F) at y + i * row_stride + j * F. */
@@ -277,21 +288,12 @@ static void output_transform(int mt, const float *restrict m, size_t ks, int F,
                              size_t row_stride)
 {
     int f = 0;
-    if (mt == 4) {
-        for (; f + VLEN <= F; f += VLEN)
-            output_chunk4(m + f, ks, (size_t)F, bias ? bias + f : NULL, relu, accumulate, y + f,
-                          row_stride, VLEN);
-        if (f < F)
-            output_chunk4(m + f, ks, (size_t)F, bias ? bias + f : NULL, relu, accumulate, y + f,
-                          row_stride, F - f);
-        return;
-    }
     for (; f + VLEN <= F; f += VLEN)
-        output_chunk2(m + f, ks, (size_t)F, bias ? bias + f : NULL, relu, accumulate, y + f,
-                      row_stride, VLEN);
+        output_chunk(mt, m + f, ks, (size_t)F, bias ? bias + f : NULL, relu, accumulate, y + f,
+                     row_stride, VLEN);
     if (f < F)
-        output_chunk2(m + f, ks, (size_t)F, bias ? bias + f : NULL, relu, accumulate, y + f,
-                      row_stride, F - f);
+        output_chunk(mt, m + f, ks, (size_t)F, bias ? bias + f : NULL, relu, accumulate, y + f,
+                     row_stride, F - f);
 }
 
 void nn_winograd_forward_tiles(const nn_winograd_dims *d, const float *x, const float *u,
