@@ -26,14 +26,12 @@ size_t nn_winograd_tiles(const nn_winograd_dims *d) { return tiles_for(d->OH, d-
  * set. */
 static size_t v_stride(const nn_winograd_dims *d, int n) { return nn_winograd_block_tiles(d) * n + 16; }
 
-/* Workspace layout per thread: room for U (P*C*F, P = (m+2)^2; unused when
- * the caller caches U), V (P matrices v_stride(C) apart), M (P, v_stride(F)
- * apart), one border tile's input (P*C) and output (m*m*F). */
+/* Workspace layout per thread: V (P = (m+2)^2 matrices v_stride(C) apart),
+ * M (P, v_stride(F) apart), one border tile's input (P*C) and output (m*m*F). */
 size_t nn_winograd_workspace(const nn_winograd_dims *d)
 {
     const size_t P = (size_t)points(d);
-    return P * d->C * d->F + P * (v_stride(d, d->C) + v_stride(d, d->F)) + P * d->C +
-           (size_t)d->m * d->m * d->F;
+    return P * (v_stride(d, d->C) + v_stride(d, d->F)) + P * d->C + (size_t)d->m * d->m * d->F;
 }
 
 /* G, (m+2) x 3, for m = 2 and m = 4 (Lavin & Gray's interpolation points
@@ -305,7 +303,7 @@ void nn_winograd_forward_tiles(const nn_winograd_dims *d, const float *x, const 
     const int tiles_x = (d->OW + m - 1) / m;
     const size_t tiles = nn_winograd_tiles(d), img = (size_t)d->H * d->W * C;
     const size_t vs = v_stride(d, C), ms = v_stride(d, F);
-    float *v = ws + (size_t)P * C * F, *mm = v + P * vs;
+    float *v = ws, *mm = v + P * vs;
     float *edge_in = mm + P * ms, *edge_out = edge_in + (size_t)P * C;
 
     for (size_t b0 = t0; b0 < t1; b0 += T) {
