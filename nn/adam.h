@@ -9,8 +9,10 @@
  *   p -= lr_t * m / (sqrt(v) + epsilon)
  *
  * (PyTorch adds epsilon to sqrt(v_hat) instead; the two differ only while
- * sqrt(v) is comparable to epsilon = 1e-7.) The state (m, v, t) is plain
- * data so checkpoints can store it and a resumed run continues exactly.
+ * sqrt(v) is comparable to epsilon = 1e-7.) m and v are stored as 0 once
+ * below FLT_MIN: subnormal floats would slow every later step (adam.c). The
+ * state (m, v, t) is plain data so checkpoints can store it and a resumed
+ * run continues exactly.
  */
 #ifndef NN_ADAM_H
 #define NN_ADAM_H
