@@ -1,6 +1,7 @@
 /* The trainer on small synthetic data: determinism, exact resume (also from
  * a mid-epoch stop), outputs and errors. */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,6 +162,35 @@ Test(train, learns_with_smoothing_zoom_shift_and_tta)
     cr_assert(strstr(mf.train.recipe, "zoom=0.1 shift=1 label_smoothing=0.1"), "%s", mf.train.recipe);
     cr_assert_geq(mf.train.best_val_acc, 0.9, "best validation accuracy %g", mf.train.best_val_acc);
     fer_model_file_free(&mf);
+}
+
+/* --warmup: the learning rate ramps up linearly over the first epochs; the
+ * log's lr column is the rate of each epoch's last step. */
+Test(train, warmup_ramps_the_learning_rate)
+{
+    char csv[300], out[300];
+    fer_train_opts o = opts_for("w", csv, out);
+    o.epochs = 3;
+    o.warmup_epochs = 2; /* 80 rows / batch 16 = 5 steps an epoch: 10 warm-up steps */
+    nn_error err = {0};
+    cr_assert_eq(fer_train_run(&o, NULL, &err), NN_OK, "%s", err.msg);
+    char path[400];
+    snprintf(path, sizeof path, "%s/log.csv", out);
+    size_t len;
+    char *log = read_all(path, &len);
+    const double want[3] = {0.01 * 5 / 10, 0.01, 0.01};
+    const char *line = strchr(log, '\n') + 1;
+    for (int e = 0; e < 3; e++, line = strchr(line, '\n') + 1) {
+        double v[5];
+        int epoch;
+        cr_assert_eq(sscanf(line, "%d,%lf,%lf,%lf,%lf,%lf", &epoch, &v[0], &v[1], &v[2], &v[3], &v[4]), 6);
+        cr_expect(fabs(v[4] - want[e]) < 1e-6, "epoch %d: lr %g, want %g", epoch, v[4], want[e]);
+    }
+    free(log);
+    o.warmup_epochs = 4; /* longer than the run */
+    o.resume = 0;
+    cr_expect_eq(fer_train_run(&o, NULL, &err), NN_ERR_ARG);
+    cr_expect(strstr(err.msg, "warm-up"), "%s", err.msg);
 }
 
 Test(train, same_seed_same_weights_and_other_seed_differs)

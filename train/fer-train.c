@@ -39,6 +39,8 @@ static void usage(FILE *out)
             "  -b, --batch N        batch size (default 64)\n"
             "      --lr X           Adam learning rate (default 0.001)\n"
             "      --schedule S     constant (default) or cosine learning-rate decay\n"
+            "      --warmup E       ramp the learning rate up linearly over the first E\n"
+            "                       epochs (default 0)\n"
             "  -s, --seed N         random seed (default 1)\n"
             "  -j, --threads N      threads (default: all cores)\n"
             "      --no-flip        no random horizontal flips\n"
@@ -135,7 +137,7 @@ int main(int argc, char **argv)
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     o.threads = cores > 0 ? (int)cores : 1;
     int summary = 0;
-    enum { OPT_LR = 256, OPT_SCHEDULE, OPT_NO_FLIP, OPT_ROTATE, OPT_ZOOM, OPT_SHIFT, OPT_SMOOTH, OPT_VAL, OPT_HOLDOUT, OPT_TTA,
+    enum { OPT_LR = 256, OPT_SCHEDULE, OPT_NO_FLIP, OPT_ROTATE, OPT_ZOOM, OPT_SHIFT, OPT_SMOOTH, OPT_WARMUP, OPT_VAL, OPT_HOLDOUT, OPT_TTA,
            OPT_SKIP, OPT_MAX_ROWS, OPT_ARCH, OPT_RESUME, OPT_SUMMARY };
     static const struct option longopts[] = {
         {"out", required_argument, 0, 'o'},       {"epochs", required_argument, 0, 'e'},
@@ -145,6 +147,7 @@ int main(int argc, char **argv)
         {"no-flip", no_argument, 0, OPT_NO_FLIP}, {"rotate", required_argument, 0, OPT_ROTATE},
         {"zoom", required_argument, 0, OPT_ZOOM},   {"shift", required_argument, 0, OPT_SHIFT},
         {"label-smoothing", required_argument, 0, OPT_SMOOTH},
+        {"warmup", required_argument, 0, OPT_WARMUP},
         {"val", required_argument, 0, OPT_VAL},   {"holdout", required_argument, 0, OPT_HOLDOUT},
         {"tta", optional_argument, 0, OPT_TTA},         {"skip-bad-rows", no_argument, 0, OPT_SKIP},
         {"max-rows", required_argument, 0, OPT_MAX_ROWS},
@@ -181,6 +184,7 @@ int main(int argc, char **argv)
         case OPT_ROTATE: if (parse_float("--rotate", optarg, &o.aug.max_deg)) return 2; break;
         case OPT_ZOOM: if (parse_float("--zoom", optarg, &o.aug.max_zoom)) return 2; break;
         case OPT_SHIFT: if (parse_float("--shift", optarg, &o.aug.max_shift)) return 2; break;
+        case OPT_WARMUP: if (parse_float("--warmup", optarg, &o.warmup_epochs)) return 2; break;
         case OPT_SMOOTH:
             if (parse_float("--label-smoothing", optarg, &o.label_smoothing)) return 2;
             break;

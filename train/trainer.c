@@ -87,7 +87,11 @@ static void make_recipe(const fer_train_opts *o, const char *arch, char *buf, si
         snprintf(buf + len, n - len, " shift=%g", o->aug.max_shift);
         len = strlen(buf);
     }
-    if (o->label_smoothing > 0.0f) snprintf(buf + len, n - len, " label_smoothing=%g", o->label_smoothing);
+    if (o->label_smoothing > 0.0f) {
+        snprintf(buf + len, n - len, " label_smoothing=%g", o->label_smoothing);
+        len = strlen(buf);
+    }
+    if (o->warmup_epochs > 0) snprintf(buf + len, n - len, " warmup=%g", o->warmup_epochs);
 }
 
 /* Value of field key in a make_recipe string ("" when absent) into out. A
@@ -117,7 +121,7 @@ static void recipe_diff(const char *was, const char *now, char *out, size_t n)
 {
     static const char *const keys[] = {"arch", "batch", "lr", "schedule", "flip", "rotate", "seed",
                                        "val", "holdout", "max_rows", "epochs", "zoom", "shift",
-                                       "label_smoothing"};
+                                       "label_smoothing", "warmup"};
     out[0] = 0;
     for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
         char a[1024], b[1024];
@@ -130,11 +134,17 @@ static void recipe_diff(const char *was, const char *now, char *out, size_t n)
     }
 }
 
-static float lr_at(const fer_train_opts *o, long step, long total)
+/* The learning rate of step (0-based) of total; steps_per_epoch sizes the
+ * warm-up, a linear ramp over its first warmup_epochs that multiplies the
+ * schedule (Goyal et al. 2017). */
+static float lr_at(const fer_train_opts *o, long step, long total, long steps_per_epoch)
 {
+    double lr = o->lr;
     if (o->schedule == FER_LR_COSINE && total > 0)
-        return (float)(o->lr * 0.5 * (1.0 + cos(M_PI * (double)step / (double)total)));
-    return o->lr;
+        lr *= 0.5 * (1.0 + cos(M_PI * (double)step / (double)total));
+    const double warmup = (double)o->warmup_epochs * steps_per_epoch;
+    if (step < warmup) lr *= (double)(step + 1) / warmup;
+    return (float)lr;
 }
 
 /* ---- the per-epoch log ------------------------------------------------------- */
@@ -308,6 +318,9 @@ nn_status fer_train_run(const fer_train_opts *o, const fer_train_callbacks *cb, 
     if (!o || !o->data_path || !o->out_dir) return nn_fail(err, NN_ERR_ARG, "train: data and output paths are required");
     if (o->epochs < 1 || o->batch < 1 || !(o->lr > 0) || o->threads < 1)
         return nn_fail(err, NN_ERR_ARG, "train: epochs, batch, lr and threads must be positive");
+    if (!(o->warmup_epochs >= 0.0f && o->warmup_epochs <= (float)o->epochs))
+        return nn_fail(err, NN_ERR_ARG, "train: warm-up of %g epochs is not in 0..%d (--epochs)",
+                       (double)o->warmup_epochs, o->epochs);
     if (!(o->label_smoothing >= 0.0f && o->label_smoothing < 1.0f))
         return nn_fail(err, NN_ERR_ARG, "train: label smoothing %g is not in [0, 1)",
                        (double)o->label_smoothing);
@@ -443,7 +456,7 @@ nn_status fer_train_run(const fer_train_opts *o, const fer_train_callbacks *cb, 
             nn_graph_set_training(m->graph, 1);
             nn_graph_forward(m->graph);
             if ((st = nn_graph_backward(m->graph, m->loss, err))) goto done;
-            lr = lr_at(o, (long)e * batches + b, total_steps);
+            lr = lr_at(o, (long)e * batches + b, total_steps, batches);
             adam->lr = lr;
             nn_adam_step(adam, nn_graph_params(m->graph), nn_graph_param_grads(m->graph), o->threads);
 

@@ -35,6 +35,8 @@ typedef struct {
     int batch;
     float lr;
     fer_lr_schedule schedule; /* cosine: lr * (1 + cos(pi * step / total)) / 2 */
+    float warmup_epochs;     /* 0 (default) or a linear ramp from lr/steps to the
+                                schedule's lr over this many epochs */
     uint64_t seed;
     int threads;
     fer_augment_opts aug;
