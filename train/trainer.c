@@ -65,6 +65,13 @@ static void info(const fer_train_callbacks *cb, const char *fmt, ...)
 }
 
 /* The options a resumed run must share with the run it continues. */
+/* Appends " key=value" to the recipe in buf. */
+static void recipe_add(char *buf, size_t n, const char *key, double value)
+{
+    const size_t len = strlen(buf);
+    snprintf(buf + len, n - len, " %s=%g", key, value);
+}
+
 static void make_recipe(const fer_train_opts *o, const char *arch, char *buf, size_t n)
 {
     snprintf(buf, n,
@@ -73,25 +80,13 @@ static void make_recipe(const fer_train_opts *o, const char *arch, char *buf, si
              arch, o->batch, o->lr, o->schedule == FER_LR_COSINE ? "cosine" : "constant",
              o->aug.flip, o->aug.max_deg,
              (unsigned long long)o->seed, o->val_split, o->holdout, o->max_rows);
-    size_t len = strlen(buf);
-    if (o->schedule == FER_LR_COSINE) { /* the schedule's length is part of the recipe */
-        snprintf(buf + len, n - len, " epochs=%d", o->epochs);
-        len = strlen(buf);
-    }
+    if (o->schedule == FER_LR_COSINE) /* the schedule's length is part of the recipe */
+        recipe_add(buf, n, "epochs", o->epochs);
     /* Named only when on, so checkpoints made before they existed still match. */
-    if (o->aug.max_zoom > 0.0f) {
-        snprintf(buf + len, n - len, " zoom=%g", o->aug.max_zoom);
-        len = strlen(buf);
-    }
-    if (o->aug.max_shift > 0.0f) {
-        snprintf(buf + len, n - len, " shift=%g", o->aug.max_shift);
-        len = strlen(buf);
-    }
-    if (o->label_smoothing > 0.0f) {
-        snprintf(buf + len, n - len, " label_smoothing=%g", o->label_smoothing);
-        len = strlen(buf);
-    }
-    if (o->warmup_epochs > 0) snprintf(buf + len, n - len, " warmup=%g", o->warmup_epochs);
+    if (o->aug.max_zoom > 0.0f) recipe_add(buf, n, "zoom", o->aug.max_zoom);
+    if (o->aug.max_shift > 0.0f) recipe_add(buf, n, "shift", o->aug.max_shift);
+    if (o->label_smoothing > 0.0f) recipe_add(buf, n, "label_smoothing", o->label_smoothing);
+    if (o->warmup_epochs > 0.0f) recipe_add(buf, n, "warmup", o->warmup_epochs);
 }
 
 /* Value of field key in a make_recipe string ("" when absent) into out. A
