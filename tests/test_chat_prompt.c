@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "chat/prompt.h"
+#include "tests/support.h"
 
 static chat_emotion_summary summary(int emotion, double share, uint64_t frames)
 {
@@ -144,25 +145,16 @@ Test(chat_prompt, default_template_follows_the_brief)
     chat_template_free(&t);
 }
 
-static char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "cannot open %s (run the tests from the repository root)", path);
-    static char buf[1 << 16];
-    *len = fread(buf, 1, sizeof buf, f);
-    fclose(f);
-    return buf;
-}
-
 Test(chat_prompt, default_file_is_an_exact_copy_of_the_built_in)
 {
     size_t len;
-    const char *file = read_all("chat/templates/default.txt", &len);
+    char *file = test_read_file("chat/templates/default.txt", &len);
     const char *builtin = chat_template_default_text();
     cr_assert_eq(len, strlen(builtin), "chat/templates/default.txt (%zu bytes) and the built-in "
                  "template (%zu bytes) differ: edit both", len, strlen(builtin));
     cr_assert(memcmp(file, builtin, len) == 0, "chat/templates/default.txt differs from the "
               "built-in template in chat/prompt.c: edit both");
+    free(file);
 
     chat_template a, b;
     nn_error err;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "eval/report.h"
+#include "tests/support.h"
 
 #define TOL 1e-12
 
@@ -95,20 +96,6 @@ static int clean_tmpdir(int count_only_leftovers, const char *keep1, const char 
     closedir(d);
     rmdir(tmpdir);
     return leftovers;
-}
-
-static char *slurp(const char *path)
-{
-    FILE *fp = fopen(path, "rb");
-    cr_assert_not_null(fp, "%s", path);
-    fseek(fp, 0, SEEK_END);
-    long n = ftell(fp);
-    rewind(fp);
-    char *s = malloc((size_t)n + 1);
-    cr_assert_eq(fread(s, 1, (size_t)n, fp), (size_t)n);
-    s[n] = '\0';
-    fclose(fp);
-    return s;
 }
 
 /* sklearn's documented output for y_true [0 1 2 2 2], y_pred [0 0 2 2 1],
@@ -276,7 +263,7 @@ Test(eval_report, json_file_parses_back_to_the_metrics)
                                   .tta = 1, .extra = extra, .n_extra = 1, .command = "fer-eval x"};
     nn_error err;
     cr_assert_eq(fer_report_write_json(path, &m, &meta, &err), NN_OK, "%s", err.msg);
-    char *text = slurp(path);
+    char *text = test_read_file(path, NULL);
     cJSON *j = cJSON_Parse(text);
     cr_assert_not_null(j, "invalid JSON:\n%s", text);
 
@@ -463,13 +450,13 @@ Test(eval_report, write_errors_name_the_path_and_keep_the_old_file)
     char path[128];
     snprintf(path, sizeof path, "%s/report.txt", tmpdir);
     cr_assert_eq(fer_report_write_text(path, &m, NULL, 2, &err), NN_OK, "%s", err.msg);
-    char *first = slurp(path);
+    char *first = test_read_file(path, NULL);
     cr_expect(strstr(first, "weighted avg") != NULL);
     /* A failing rewrite (unfinished metrics) must leave the old file as it was. */
     fer_metrics u;
     cr_assert_eq(fer_metrics_init(&u, 2, (const char *const[]){"p", "q"}, &err), NN_OK);
     cr_expect_eq(fer_report_write_text(path, &u, NULL, 2, &err), NN_ERR_ARG);
-    char *second = slurp(path);
+    char *second = test_read_file(path, NULL);
     cr_expect_str_eq(first, second);
     free(first);
     free(second);

@@ -59,7 +59,7 @@ static void work_make(work *w)
 static int same_file(const char *a, const char *b)
 {
     size_t la, lb;
-    char *x = read_all(a, &la), *y = read_all(b, &lb);
+    char *x = test_read_file(a, &la), *y = test_read_file(b, &lb);
     int same = la == lb && memcmp(x, y, la) == 0;
     free(x);
     free(y);

@@ -62,7 +62,7 @@ static cJSON *json_config(cJSON *root, int i) { return cJSON_GetObjectItem(json_
 
 static cJSON *json_load(const pair *p)
 {
-    char *text = read_all(p->json, NULL);
+    char *text = test_read_file(p->json, NULL);
     cJSON *root = cJSON_Parse(text);
     free(text);
     cr_assert_not_null(root);
@@ -125,7 +125,7 @@ Test(keras_errors, truncated_weights_file)
     pair p;
     pair_make(&p);
     size_t len;
-    char *data = read_all(p.h5, &len);
+    char *data = test_read_file(p.h5, &len);
     FILE *f = fopen(p.bad_h5, "wb");
     fwrite(data, 1, len / 2, f);
     fclose(f);
@@ -288,7 +288,7 @@ Test(keras_errors, layer_count_mismatch_lists_both_sides)
 static void h5_edit(const pair *p, void (*edit)(hid_t f))
 {
     size_t len;
-    char *data = read_all(p->h5, &len);
+    char *data = test_read_file(p->h5, &len);
     FILE *out = fopen(p->bad_h5, "wb");
     cr_assert_eq(fwrite(data, 1, len, out), len);
     fclose(out);

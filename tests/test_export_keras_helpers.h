@@ -12,6 +12,7 @@
 
 #include "export/keras.h"
 #include "export/model_file.h"
+#include "tests/support.h"
 
 #define SMALL_ARCH                                                                                 \
     "input(12,10,1) conv(3,3,relu) conv(4,3x2,same,relu) maxpool(2) dropout(0.25) flatten "        \
@@ -103,23 +104,6 @@ static inline void write_text(const char *path, const char *text)
     cr_assert_not_null(f, "cannot write %s", path);
     cr_assert_eq(fwrite(text, 1, strlen(text), f), strlen(text));
     cr_assert_eq(fclose(f), 0);
-}
-
-/* Whole file into a malloc'd, NUL-terminated buffer. */
-static inline char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "cannot read %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    cr_assert_not_null(buf);
-    cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    buf[n] = '\0';
-    if (len) *len = (size_t)n;
-    return buf;
 }
 
 #endif

@@ -28,7 +28,7 @@ static void reference_load(const char *dir, reference *r)
     char path[512];
     path_in(path, sizeof path, dir, "reference.bin");
     size_t len;
-    char *data = read_all(path, &len);
+    char *data = test_read_file(path, &len);
     cr_assert(len >= 24 && memcmp(data, "FERKREF1", 8) == 0, "%s: not a reference file", path);
     uint32_t hdr[4];
     memcpy(hdr, data + 8, sizeof hdr);
@@ -223,7 +223,7 @@ Test(keras_reference, export_writes_the_committed_json)
     fer_model_contents c = {.net = mf.net, .norm = &mf.norm, .n_classes = mf.n_classes, .class_names = names,
                             .meta = mf.meta};
     cr_assert_eq(fer_keras_export(&c, out_json, out_h5, NULL, &err), NN_OK, "%s", err.msg);
-    char *want = read_all(json, NULL), *got = read_all(out_json, NULL);
+    char *want = test_read_file(json, NULL), *got = test_read_file(out_json, NULL);
     cr_expect_str_eq(got, want);
     free(want);
     free(got);

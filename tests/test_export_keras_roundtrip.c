@@ -106,7 +106,7 @@ Test(keras_roundtrip, json_is_a_keras_sequential)
     path_in(h5, sizeof h5, dir, "fer.h5");
     nn_error err = {0};
     cr_assert_eq(fer_keras_export(&t.c, json, h5, NULL, &err), NN_OK, "%s", err.msg);
-    char *text = read_all(json, NULL);
+    char *text = test_read_file(json, NULL);
     cJSON *root = cJSON_Parse(text);
     cr_assert_not_null(root);
     cr_expect_str_eq(cJSON_GetObjectItem(root, "class_name")->valuestring, "Sequential");
@@ -285,7 +285,7 @@ Test(keras_roundtrip, failed_export_leaves_previous_files_and_no_temporaries)
     nn_error err = {0};
     cr_assert_neq(fer_keras_export(&t.c, json, h5, NULL, &err), NN_OK);
     cr_expect(strstr(err.msg, "fer.h5"), "%s", err.msg);
-    char *text = read_all(json, NULL);
+    char *text = test_read_file(json, NULL);
     cr_expect_str_eq(text, "previous json", "the JSON must not be replaced when the weights fail");
     free(text);
     cr_expect_eq(count_entries(dir), 2, "no temporary files left behind");
@@ -322,7 +322,7 @@ static void import_edited(void (*edit)(cJSON *root), fer_model_file *out, fer_ke
     nn_error err = {0};
     fer_keras_export_opts opts = {.no_normalization_layer = 1};
     cr_assert_eq(fer_keras_export(&t.c, json, h5, &opts, &err), NN_OK, "%s", err.msg);
-    char *text = read_all(json, NULL);
+    char *text = test_read_file(json, NULL);
     cJSON *root = cJSON_Parse(text);
     free(text);
     edit(root);

@@ -19,19 +19,7 @@
 #include "nn/model.h"
 #include "vision/image_io.h"
 #include "vision/v4l2.h"
-
-static void *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "cannot open %s (run from the repository root)", path);
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    rewind(f);
-    void *p = malloc(*n ? *n : 1);
-    cr_assert_eq(fread(p, 1, *n, f), *n);
-    fclose(f);
-    return p;
-}
+#include "tests/support.h"
 
 /* A palette PNG with a tRNS chunk (transparency, common in icons and
  * converted GIFs) was refused: libpng expands it to RGBA and the decoder
@@ -39,7 +27,7 @@ static void *slurp(const char *path, size_t *n)
 Test(fuzz_findings, png_palette_with_transparency_decodes)
 {
     size_t n;
-    uint8_t *png = slurp("tests/fuzz/image/seeds/palette_trns.png", &n);
+    uint8_t *png = test_read_file("tests/fuzz/image/seeds/palette_trns.png", &n);
     fer_image im = {0};
     nn_error err;
     cr_assert_eq(fer_image_decode(png, n, "palette_trns.png", 0, &im, &err), NN_OK, "%s", err.msg);
@@ -60,7 +48,7 @@ Test(fuzz_findings, png_palette_with_transparency_decodes)
 Test(fuzz_findings, failed_model_parse_leaves_output_zeroed)
 {
     size_t n;
-    uint8_t *m = slurp("tests/fuzz/model/seeds/truncated.bin", &n);
+    uint8_t *m = test_read_file("tests/fuzz/model/seeds/truncated.bin", &n);
     uint32_t crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), m, (uInt)(n - 4));
     for (int i = 0; i < 4; i++) m[n - 4 + i] = (uint8_t)(crc >> (8 * i));
     fer_model_file mf;
@@ -77,7 +65,7 @@ Test(fuzz_findings, failed_model_parse_leaves_output_zeroed)
 static nn_status parse_file(const char *path, nn_error *err)
 {
     size_t n;
-    uint8_t *m = slurp(path, &n);
+    uint8_t *m = test_read_file(path, &n);
     cr_assert_geq(n, 28);
     uint32_t crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), m, (uInt)(n - 4));
     for (int i = 0; i < 4; i++) m[n - 4 + i] = (uint8_t)(crc >> (8 * i));
@@ -156,7 +144,7 @@ Test(fuzz_findings, dropout_rate_survives_format_and_parse)
 Test(fuzz_findings, absurd_token_counts_are_unknown)
 {
     size_t n;
-    char *in = slurp("tests/fuzz/llm_reply/regressions/usage_tokens_1e76.bin", &n);
+    char *in = test_read_file("tests/fuzz/llm_reply/regressions/usage_tokens_1e76.bin", &n);
     char *reply = NULL;
     chat_llm_stats st;
     nn_error err;
@@ -219,7 +207,7 @@ static void put(uint8_t **p, const void *src, size_t n)
 static uint8_t *with_arch(const char *arch, size_t n_params, size_t *out_len)
 {
     size_t n;
-    uint8_t *m = slurp("tests/fuzz/model/seeds/tiny_model.bin", &n);
+    uint8_t *m = test_read_file("tests/fuzz/model/seeds/tiny_model.bin", &n);
     section s[8];
     size_t ns = read_sections(m, n, s, 8);
     uint8_t *out = calloc(1, n + strlen(arch) + 8 + 4 * n_params + 64), *p = out;
@@ -350,7 +338,7 @@ Test(fuzz_findings, csv_of_one_big_image_needs_no_gigabytes)
 Test(fuzz_findings, hdf5_given_as_a_model_says_how_to_convert)
 {
     size_t n;
-    uint8_t *m = slurp("tests/fuzz/model/seeds/hdf5_magic.bin", &n);
+    uint8_t *m = test_read_file("tests/fuzz/model/seeds/hdf5_magic.bin", &n);
     fer_model_file mf;
     nn_error err;
     cr_assert_eq(fer_model_parse(m, n, "fer.h5", 1, NN_NO_GRADS, &mf, &err), NN_ERR_FORMAT);

@@ -11,22 +11,7 @@
 #include <string.h>
 
 #include "tests/fuzz/targets.h"
-
-static void *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "cannot open %s", path);
-    cr_assert_eq(fseek(f, 0, SEEK_END), 0);
-    long n = ftell(f);
-    cr_assert_geq(n, 0);
-    rewind(f);
-    void *p = malloc(n ? (size_t)n : 1);
-    cr_assert_not_null(p);
-    cr_assert_eq(fread(p, 1, (size_t)n, f), (size_t)n, "short read of %s", path);
-    fclose(f);
-    *len = (size_t)n;
-    return p;
-}
+#include "tests/support.h"
 
 static int by_name(const void *a, const void *b)
 {
@@ -53,7 +38,7 @@ static int replay_dir(const char *dir, int (*fn)(const uint8_t *, size_t))
         char path[1024];
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
         size_t len;
-        uint8_t *data = read_file(path, &len);
+        uint8_t *data = test_read_file(path, &len);
         int rc = fn(data, len);
         free(data);
         cr_expect_eq(rc, 0, "%s: the fuzz target reports a broken contract (see stderr)", path);

@@ -9,6 +9,7 @@
 
 #include "export/model_file.h"
 #include "train/trainer.h"
+#include "tests/support.h"
 
 #define SIDE 8
 #define ARCH "input(8,8,1) conv(4,3,relu) maxpool(2) dropout(0.25) flatten dense(16,relu) dense(7)"
@@ -69,19 +70,6 @@ static fer_train_opts opts_for(const char *out, char *csv, char *outdir)
     return o;
 }
 
-static void *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "%s", path);
-    fseek(f, 0, SEEK_END);
-    *len = (size_t)ftell(f);
-    rewind(f);
-    void *p = malloc(*len);
-    cr_assert_eq(fread(p, 1, *len, f), *len);
-    fclose(f);
-    return p;
-}
-
 static void assert_same_weights(const char *a_dir, const char *b_dir)
 {
     char a[400], b[400];
@@ -117,7 +105,7 @@ Test(train, learns_and_writes_outputs)
     size_t len;
     char path[400];
     snprintf(path, sizeof path, "%s/log.csv", out);
-    char *log = read_all(path, &len);
+    char *log = test_read_file(path, &len);
     int lines = 0;
     for (size_t i = 0; i < len; i++) lines += log[i] == '\n';
     cr_assert_eq(lines, 13, "log:\n%.*s", (int)len, log);
@@ -177,7 +165,7 @@ Test(train, warmup_ramps_the_learning_rate)
     char path[400];
     snprintf(path, sizeof path, "%s/log.csv", out);
     size_t len;
-    char *log = read_all(path, &len);
+    char *log = test_read_file(path, &len);
     const double want[3] = {0.01 * 5 / 10, 0.01, 0.01};
     const char *line = strchr(log, '\n') + 1;
     for (int e = 0; e < 3; e++, line = strchr(line, '\n') + 1) {
@@ -207,7 +195,7 @@ Test(train, same_seed_same_weights_and_other_seed_differs)
     snprintf(pa, sizeof pa, "%s/model.bin", a);
     snprintf(pc, sizeof pc, "%s/model.bin", c);
     size_t la, lc;
-    void *da = read_all(pa, &la), *dc = read_all(pc, &lc);
+    void *da = test_read_file(pa, &la), *dc = test_read_file(pc, &lc);
     cr_assert(la != lc || memcmp(da, dc, la) != 0, "seed 2 gave the same model as seed 1");
     free(da);
     free(dc);

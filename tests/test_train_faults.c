@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "export/model_file.h"
+#include "tests/support.h"
 
 /* Big enough that an epoch takes ~0.1 s (0.3 s under the sanitizers), so a
  * signal can be aimed inside one; small enough for a fast suite. */
@@ -166,18 +167,10 @@ static int finish(proc *p, double limit_s)
     }
 }
 
+/* A process's output file as text; "" if it was never created. */
 static char *slurp(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return strdup("");
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    char *s = malloc((size_t)n + 1);
-    cr_assert_not_null(s);
-    s[fread(s, 1, (size_t)n, f)] = '\0';
-    fclose(f);
-    return s;
+    return access(path, F_OK) == 0 ? test_read_file(path, NULL) : strdup("");
 }
 
 /* A sanitized program reports leaks and errors on stderr (and may still
@@ -304,15 +297,7 @@ static void *read_bytes(const char *run, const char *file, size_t *n)
 {
     char path[512];
     path_of(path, sizeof path, run, file);
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "%s", path);
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    rewind(f);
-    void *p = malloc(*n ? *n : 1);
-    cr_assert_eq(fread(p, 1, *n, f), *n);
-    fclose(f);
-    return p;
+    return test_read_file(path, n);
 }
 
 static void check_unchanged(const char *run, const char *file, const void *before, size_t n)

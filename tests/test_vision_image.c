@@ -215,7 +215,7 @@ Test(vision_png, errors_name_the_file_and_never_crash)
     const char *good = tmp_path(dir, "good.png");
     cr_assert_eq(fer_image_write_png(good, &a, &err), NN_OK);
     size_t n;
-    uint8_t *bytes = read_bytes(good, &n);
+    uint8_t *bytes = test_read_file(good, &n);
     for (size_t cut = 0; cut < n - 12; cut += 3) { /* the last 12 bytes are IEND */
         nn_status st = fer_image_decode(bytes, cut, "cut.png", 0, &im, &err);
         cr_assert_neq(st, NN_OK, "decoding the first %zu of %zu bytes succeeded", cut, n);

@@ -12,6 +12,8 @@
 #include <unistd.h>
 #include <jpeglib.h>
 
+#include "tests/support.h"
+
 /* Creates a fresh directory under /tmp and returns its path (static). */
 static inline const char *tmp_dir(void)
 {
@@ -52,22 +54,6 @@ static inline void write_bytes(const char *path, const void *data, size_t n)
     cr_assert_not_null(fp, "cannot create %s", path);
     cr_assert_eq(fwrite(data, 1, n, fp), n);
     cr_assert_eq(fclose(fp), 0);
-}
-
-/* Reads a whole file; *n gets its size. Caller frees. */
-static inline uint8_t *read_bytes(const char *path, size_t *n)
-{
-    FILE *fp = fopen(path, "rb");
-    cr_assert_not_null(fp, "cannot open %s", path);
-    fseek(fp, 0, SEEK_END);
-    long len = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    uint8_t *buf = malloc((size_t)len + 1);
-    cr_assert_not_null(buf);
-    cr_assert_eq(fread(buf, 1, (size_t)len, fp), (size_t)len);
-    fclose(fp);
-    *n = (size_t)len;
-    return buf;
 }
 
 /* Encodes w x h pixels of `comps` components (1 grey, 3 RGB, 4 CMYK) as a

@@ -155,7 +155,7 @@ Test(vision_source, y4m_on_stdin)
     const char *path = tmp_path(dir, "clip.y4m");
     write_y4m(path, 4, 4, 3, 25);
     size_t n;
-    uint8_t *bytes = read_bytes(path, &n);
+    uint8_t *bytes = test_read_file(path, &n);
     int fds[2];
     cr_assert_eq(pipe(fds), 0);
     cr_assert_eq(write(fds[1], bytes, n), (ssize_t)n); /* fits in the pipe buffer */
@@ -204,7 +204,7 @@ Test(vision_source, errors)
     const char *path = tmp_path(dir, "cut.y4m");
     write_y4m(path, 4, 4, 2, 25);
     size_t n;
-    uint8_t *bytes = read_bytes(path, &n);
+    uint8_t *bytes = test_read_file(path, &n);
     write_bytes(path, bytes, n - 3);
     free(bytes);
     fer_source *src = fer_source_open(path, NULL, &err);
