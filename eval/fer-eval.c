@@ -15,6 +15,7 @@
 #include "eval/report.h"
 #include "export/model_file.h"
 #include "export/predict.h"
+#include "nn/command_line.h"
 
 static void usage(FILE *out)
 {
@@ -160,9 +161,7 @@ int main(int argc, char **argv)
         goto done;
     }
     char command[4096];
-    size_t used = 0;
-    for (int i = 0; i < argc && used < sizeof command; i++)
-        used += (size_t)snprintf(command + used, sizeof command - used, "%s%s", i ? " " : "", argv[i]);
+    nn_command_line(command, sizeof command, argc, argv);
     const fer_report_kv tta_mode[] = {{"tta_mode", fer_tta_name((fer_tta)tta)}};
     fer_report_meta meta = {.model_path = model_path, .data_path = data_path,
                             .split = usage_name ? usage_name : "all rows", .tta = tta,

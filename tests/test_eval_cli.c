@@ -110,9 +110,10 @@ Test(eval_cli, writes_reports_that_parse)
     cr_assert_not_null(j);
     cr_assert_eq(cJSON_GetObjectItem(j, "n")->valueint, 20);
     cJSON_Delete(j);
-    /* 10-view TTA: named in the report's metadata */
-    snprintf(cmd, sizeof cmd, "%s --usage PublicTest --tta=shifts -j 1 -o %s %s %s", bin, out,
-             model, csv);
+    /* 10-view TTA: named in the report's metadata; the recorded command
+     * quotes a word with spaces, so it can be pasted back into a shell */
+    snprintf(cmd, sizeof cmd, "%s --usage PublicTest --tta=shifts --title 'a b' -j 1 -o %s %s %s", bin,
+             out, model, csv);
     cr_assert_eq(run(cmd, err, sizeof err), 0, "%s", err);
     cr_assert(strstr(err, "10-view TTA"), "%s", err);
     snprintf(path, sizeof path, "%s/metrics.json", out);
@@ -125,6 +126,8 @@ Test(eval_cli, writes_reports_that_parse)
     cr_assert_not_null(j);
     cJSON *mode = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "meta"), "tta_mode");
     cr_assert(cJSON_IsString(mode) && !strcmp(mode->valuestring, "mirror+shifts"), "%s", buf);
+    cJSON *command = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "meta"), "command");
+    cr_assert(cJSON_IsString(command) && strstr(command->valuestring, " --title 'a b' -j 1 "), "%s", buf);
     cJSON_Delete(j);
     const char *files[] = {"report.txt", "confusion.csv", "confusion_normalised.csv"};
     for (int i = 0; i < 3; i++) {

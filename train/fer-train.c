@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "nn/command_line.h"
 #include "nn/model.h"
 #include "export/predict.h"
 #include "train/trainer.h"
@@ -230,9 +231,7 @@ int main(int argc, char **argv)
 
     /* The exact command, recorded in the model's metadata. */
     char command[4096];
-    size_t used = 0;
-    for (int i = 0; i < argc && used < sizeof command; i++)
-        used += (size_t)snprintf(command + used, sizeof command - used, "%s%s", i ? " " : "", argv[i]);
+    nn_command_line(command, sizeof command, argc, argv);
     o.command = command;
 
     struct sigaction sa = {0};
