@@ -54,6 +54,14 @@ void fer_fuzz_tmpfile_remove(const char *path);
  * 3x3, relu), Flatten, Dense (7, softmax) on 4x4 input. */
 extern const char fer_fuzz_tiny_keras_json[];
 
+/* Loads the bytes as the Keras weights file (fer.h5) of that tiny network,
+ * through a real temporary file, and checks the loader's promises: a
+ * failure has its status in err and a message, and leaves no extras
+ * behind; a success has 0..FER_MAX_CLASSES NUL-terminated class names.
+ * Returns 0, or -1 after a violation (reported under `target`) or when the
+ * file cannot be written. FER_FUZZ_VERBOSE=1 prints each file's outcome. */
+int fer_fuzz_check_tiny_keras_h5(const char *target, const uint8_t *data, size_t n);
+
 /* Prints "fuzz <target>: <message>" to stderr and returns -1. */
 int fer_fuzz_violation(const char *target, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -4,8 +4,12 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+#include "export/keras_h5.h"
+#include "export/keras_json.h"
 
 int fer_fuzz_memfile(const uint8_t *data, size_t n, char path[64])
 {
@@ -93,3 +97,43 @@ const char fer_fuzz_tiny_keras_json[] =
     "ularizer\":null,\"activity_regularizer\":null,\"kernel_constraint\":null,\"bias_constraint\":null"
     "}}]},\"keras_version\":\"2.7.0\",\"backend\":\"tensorflow\"}"
 ;
+
+int fer_fuzz_check_tiny_keras_h5(const char *target, const uint8_t *data, size_t n)
+{
+    static fer_keras_model km; /* parsed once: the description never changes */
+    static int parsed;
+    nn_error err = {0};
+    if (!parsed) {
+        if (fer_keras_json_parse(fer_fuzz_tiny_keras_json, strlen(fer_fuzz_tiny_keras_json),
+                                 "tiny.json", &km, &err))
+            return fer_fuzz_violation(target, "the fixed description: %s", err.msg);
+        parsed = 1;
+    }
+    nn_model *net = nn_model_create(&km.arch, 1, NN_NO_GRADS, &err);
+    if (!net) return fer_fuzz_violation(target, "cannot build: %s", err.msg);
+    char path[256];
+    if (fer_fuzz_tmpfile(data, n, path) != 0) { /* libhdf5 cannot open a memfd path */
+        nn_model_free(net);
+        return -1;
+    }
+    int rc = 0;
+    fer_keras_h5_extras x;
+    nn_status st = fer_keras_h5_load(path, "tiny.json", &km, net, &x, &err);
+    if (getenv("FER_FUZZ_VERBOSE")) /* what a seed does, when writing seeds */
+        fprintf(stderr, "%s: %s\n", target, st ? err.msg : "loaded");
+    if (st != NN_OK) {
+        if (err.code != st || !err.msg[0]) rc = fer_fuzz_violation(target, "status %d without a message", st);
+        if (x.norm_mean || x.std_mean || x.meta || x.n_classes)
+            rc = fer_fuzz_violation(target, "failed load left extras behind");
+    } else {
+        if (x.n_classes < 0 || x.n_classes > FER_MAX_CLASSES)
+            rc = fer_fuzz_violation(target, "%d class names", x.n_classes);
+        for (int i = 0; !rc && i < x.n_classes; i++)
+            if (!memchr(x.class_names[i], '\0', FER_CLASS_NAME_MAX))
+                rc = fer_fuzz_violation(target, "class name %d not terminated", i);
+        fer_keras_h5_extras_free(&x);
+    }
+    fer_fuzz_tmpfile_remove(path);
+    nn_model_free(net);
+    return rc;
+}
