@@ -64,7 +64,6 @@ static void info(const fer_train_callbacks *cb, const char *fmt, ...)
     cb->on_info(cb->ctx, msg);
 }
 
-/* The options a resumed run must share with the run it continues. */
 /* Appends " key=value" to the recipe in buf. */
 static void recipe_add(char *buf, size_t n, const char *key, double value)
 {
@@ -72,6 +71,7 @@ static void recipe_add(char *buf, size_t n, const char *key, double value)
     snprintf(buf + len, n - len, " %s=%g", key, value);
 }
 
+/* The options a resumed run must share with the run it continues. */
 static void make_recipe(const fer_train_opts *o, const char *arch, char *buf, size_t n)
 {
     snprintf(buf, n,
